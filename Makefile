@@ -1,0 +1,44 @@
+# Kontor: `make demo` serves a demo, `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint format messages bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	./scripts/install-system-packages.sh
+	./scripts/demo.sh
+
+test: $(STAMP)
+	./scripts/install-system-packages.sh
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py compilemessages --ignore=.venv -v0
+	DATABASE_URL=$${DATABASE_URL:-$$(./scripts/test-postgres.sh)} \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: $(STAMP)
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemessages -l de --ignore=.venv --ignore=bench --ignore=tests --no-obsolete
+	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
+
+bench: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-$$(./scripts/test-postgres.sh)} $(BIN)/python -m bench pages
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

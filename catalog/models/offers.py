@@ -1,0 +1,211 @@
+"""Offers: what is sold, at which price and interval (SPEC §1)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .base import (
+    CatalogModel,
+    PeriodUnit,
+    Status,
+    ValidityMixin,
+    amount_field,
+    check_amount_precision,
+    currency_field,
+    validity_constraint,
+)
+from .products import Plan, Product, Term
+
+
+class Offer(ValidityMixin, CatalogModel):
+    """A price for a product or plan. Multi-user when `user_count` > 0.
+
+    What was sold is never changed afterwards: a subscription keeps the price, terms and
+    user count it was bought with, so editing an offer affects only future purchases.
+    The user count may rise but never fall, as the seeds demand.
+    """
+
+    class Kind(models.TextChoices):
+        SINGLE_PRODUCT = "single_product", _("Single product")
+        SIMPLE_SUBSCRIPTION = "simple_subscription", _("Simple time-based subscription")
+        COMPLEX_SUBSCRIPTION = "complex_subscription", _("Complex time-based subscription")
+
+    kind = models.CharField(_("type"), max_length=24, choices=Kind.choices)
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers",
+        verbose_name=_("product"),
+        help_text=_("For single products and simple time-based subscriptions."),
+    )
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers",
+        verbose_name=_("plan"),
+        help_text=_("For complex time-based subscriptions."),
+    )
+    term = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers",
+        verbose_name=_("term"),
+        help_text=_("Overrides the plan's term when set."),
+    )
+    price_amount = amount_field(_("price"))
+    currency = currency_field()
+    billing_interval_count = models.PositiveSmallIntegerField(
+        _("billing interval"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Every N units; empty for a single product (one-time purchase)."),
+    )
+    billing_interval_unit = models.CharField(
+        _("billing interval unit"), max_length=10, choices=PeriodUnit.choices, blank=True
+    )
+    user_count = models.PositiveIntegerField(
+        _("user count"),
+        default=0,
+        help_text=_(
+            "Additional users besides the main user (5 accesses in total = 4). 0 = a "
+            "single-user offer. Can be raised after saving, never lowered."
+        ),
+    )
+    invitation_url = models.URLField(
+        _("invitation URL"),
+        blank=True,
+        help_text=_(
+            "Landing page outside Kontor where invitees redeem their code; the invitation "
+            "e-mail links to it with the code as a parameter. Empty: Kontor's /join/ page."
+        ),
+    )
+
+    class Meta(CatalogModel.Meta):
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        constraints = [
+            validity_constraint("offer"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind="single_product",
+                    product__isnull=False,
+                    plan__isnull=True,
+                    billing_interval_count__isnull=True,
+                    billing_interval_unit="",
+                )
+                | Q(
+                    kind="simple_subscription",
+                    product__isnull=False,
+                    plan__isnull=True,
+                    billing_interval_count__gte=1,
+                )
+                & ~Q(billing_interval_unit="")
+                | Q(
+                    kind="complex_subscription",
+                    product__isnull=True,
+                    plan__isnull=False,
+                    billing_interval_count__gte=1,
+                )
+                & ~Q(billing_interval_unit=""),
+                name="offer_kind_shape",
+                violation_error_message=_(
+                    "Single products need a product and no interval; simple subscriptions a "
+                    "product and an interval; complex subscriptions a plan and an interval."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(user_count__gt=0) | Q(invitation_url=""),
+                name="offer_invitation_url_only_multi_user",
+                violation_error_message=_("Only multi-user offers have an invitation URL."),
+            ),
+        ]
+
+    @property
+    def is_multi_user(self) -> bool:
+        return self.user_count > 0
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.kind != self.Kind.SINGLE_PRODUCT
+
+    @property
+    def effective_term(self) -> Term | None:
+        return self.term or (self.plan.term if self.plan_id else None)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict = {}
+        self.check_validity(errors)
+        self._check_shape(errors)
+        self._check_user_count(errors)
+        check_amount_precision(errors, "price_amount", self.price_amount, self.currency)
+        self._check_sellable_parts(errors)
+        self._check_code_not_taken_by_corporate_offer(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_shape(self, errors: dict) -> None:
+        needs_plan = self.kind == self.Kind.COMPLEX_SUBSCRIPTION
+        if needs_plan:
+            if not self.plan_id:
+                errors["plan"] = _("A complex time-based subscription sells a plan.")
+            if self.product_id:
+                errors["product"] = _("A complex subscription sells a plan, not a product.")
+        elif self.kind:
+            if not self.product_id:
+                errors["product"] = _("Choose the product this offer sells.")
+            if self.plan_id:
+                errors["plan"] = _("Only complex time-based subscriptions sell a plan.")
+        if self.kind == self.Kind.SINGLE_PRODUCT:
+            if self.billing_interval_count or self.billing_interval_unit:
+                errors["billing_interval_count"] = _(
+                    "A single product is a one-time purchase; leave the interval empty."
+                )
+        elif self.kind:
+            if not self.billing_interval_count:
+                errors["billing_interval_count"] = _("A subscription needs a billing interval.")
+            if not self.billing_interval_unit:
+                errors["billing_interval_unit"] = _("Choose the billing interval's unit.")
+
+    def _check_user_count(self, errors: dict) -> None:
+        stored = self.stored_value("user_count")
+        if stored is not None and self.user_count < stored:
+            errors["user_count"] = _(
+                "The user count can be raised but never lowered (it was %(stored)d): "
+                "customers may have bought it. Create a new offer instead."
+            ) % {"stored": stored}
+        if self.invitation_url and not self.is_multi_user:
+            errors["invitation_url"] = _("Only multi-user offers (user count above 0) have one.")
+
+    def _check_sellable_parts(self, errors: dict) -> None:
+        """An active offer must not sell an archived product or plan."""
+        if self.status != Status.ACTIVE:
+            return
+        for field in ("product", "plan"):
+            part = getattr(self, field) if getattr(self, f"{field}_id") else None
+            if part is not None and part.status != Status.ACTIVE:
+                errors.setdefault(field, []).append(
+                    ValidationError(
+                        _("%(part)s is %(status)s; activate it before activating this offer."),
+                        params={"part": part, "status": part.get_status_display()},
+                        code="inactive_part",
+                    )
+                )
+
+    def _check_code_not_taken_by_corporate_offer(self, errors: dict) -> None:
+        # Offer and corporate offer codes share one namespace (checkout URLs, the API).
+        from .corporate import CorporateOffer
+
+        if self.code and CorporateOffer.objects.filter(code=self.code).exists():
+            errors["code"] = _("A corporate offer with this code exists; offer codes are shared.")

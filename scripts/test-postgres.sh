@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Start (or reuse) a throwaway PostgreSQL cluster for the tests and print its DATABASE_URL.
+# It lives in /tmp/kontor-pg on port 5439 and never touches a server already running on
+# this machine. Installs Debian's postgresql when its binaries are missing.
+set -euo pipefail
+PGROOT=${KONTOR_PGROOT:-/tmp/kontor-pg}
+PGPORT=${KONTOR_PGPORT:-5439}
+
+pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if [ -z "$(pgbin)" ] || [ ! -x "$(pgbin)/initdb" ]; then
+  echo "Installing PostgreSQL (apt-get) ..." >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+fi
+PGBIN=$(pgbin)
+
+if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
+  if [ "$(id -u)" = 0 ]; then
+    AS="runuser -u postgres --"
+    install -d -o postgres -g postgres "$PGROOT"
+  else
+    AS=""
+    mkdir -p "$PGROOT"
+  fi
+  [ -f "$PGROOT/data/PG_VERSION" ] || $AS "$PGBIN/initdb" -D "$PGROOT/data" -U postgres \
+    --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  # fsync off: a throwaway cluster for tests only.
+  $AS "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w start \
+    -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >&2
+fi
+echo "postgres://postgres@127.0.0.1:$PGPORT/kontor"
