@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("subscriptions.urls")),
+    path("billing/", include("billing.urls")),
 ]
