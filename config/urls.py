@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+
+admin.site.site_header = _("Kontor merchant backend")
+admin.site.site_title = _("Kontor")
+admin.site.index_title = _("Merchant backend")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="subscriptions:home", permanent=False)),

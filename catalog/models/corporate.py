@@ -345,7 +345,9 @@ class ContractTier(models.Model):
     def clean(self) -> None:
         super().clean()
         errors: dict = {}
-        currency = self.contract.currency if self.contract_id else "EUR"
+        # An inline tier of a contract being created has an unsaved contract attached.
+        contract = getattr(self, "contract", None)
+        currency = contract.currency if contract else "EUR"
         check_amount_precision(errors, "unit_amount", self.unit_amount, currency)
         check_amount_precision(errors, "flat_amount", self.flat_amount, currency)
         if errors:
