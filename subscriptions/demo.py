@@ -1,0 +1,66 @@
+"""Demo people (used by `manage.py seed_demo`): one staff login per role and a customer.
+
+The logins match what scripts/demo.sh prints; every password is DEMO_PASSWORD. The role
+groups come from the migration subscriptions/0002_staff_roles (see roles.py); this module
+only puts people into them. Idempotent like catalog.demo: found by e-mail, written only
+where something differs (a changed password is reset to the demo password).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from catalog.demo import SeedError, SeedLog, upsert
+
+from .models import User
+from .roles import ADMINISTRATOR, CATALOG_MANAGER, CUSTOMER_SUPPORT, FINANCE
+
+DEMO_PASSWORD = "kontor-demo"  # noqa: S105 -- printed by scripts/demo.sh, demo only
+
+# e-mail, first name, last name, role group (None: a portal customer), superuser
+PEOPLE = [
+    ("admin@kontor.example", "Ada", "Admin", ADMINISTRATOR, True),
+    ("catalog@kontor.example", "Carl", "Catalog", CATALOG_MANAGER, False),
+    ("support@kontor.example", "Sam", "Support", CUSTOMER_SUPPORT, False),
+    ("finance@kontor.example", "Fiona", "Finance", FINANCE, False),
+    ("reader@kontor.example", "Rita", "Reader", None, False),
+]
+
+
+def seed_people() -> SeedLog:
+    """Staff users in their role groups (is_staff), and the portal customer."""
+    log = SeedLog()
+    with transaction.atomic():
+        groups = _role_groups()
+        for email, first_name, last_name, role, superuser in PEOPLE:
+            user = upsert(
+                User,
+                log=log,
+                lookup={"email": email},
+                # Unusable until set below: hashing only where needed keeps reruns fast.
+                create_defaults={"password": make_password(None)},
+                first_name=first_name,
+                last_name=last_name,
+                is_staff=role is not None,
+                is_superuser=superuser,
+                is_active=True,
+            )
+            if not user.check_password(DEMO_PASSWORD):
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            user.groups.set([groups[role]] if role else [])
+    return log
+
+
+def _role_groups() -> dict[str, Group]:
+    names = [ADMINISTRATOR, CATALOG_MANAGER, CUSTOMER_SUPPORT, FINANCE]
+    groups = {group.name: group for group in Group.objects.filter(name__in=names)}
+    missing = [name for name in names if name not in groups]
+    if missing:
+        raise SeedError(
+            f"Missing staff role groups: {', '.join(missing)}. They are created by the "
+            "migration subscriptions/0002_staff_roles: run `python manage.py migrate`."
+        )
+    return groups
