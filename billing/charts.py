@@ -7,8 +7,10 @@ The SVG uses presentation attributes (`fill`, `stroke`, …) and classes, never 
 or a `<style>` element, so it renders the same as an image and as a document under the
 strict Content-Security-Policy. ElementTree builds it, so every text is escaped.
 
-Prices are whole-user steps: the price of *n* users is drawn over (n-1, n], so a jump
-to the next tier sits exactly on the tier's dashed boundary line.
+Where the price stays flat over a range of users (packages, stairstep tiers) it is drawn
+as steps, the price of *n* users over (n-1, n], so that a jump sits exactly on its tier's
+dashed boundary line; elsewhere as a line through the prices of the sampled user counts.
+The prices at the tier boundaries and at the end of the range are labelled.
 """
 
 from __future__ import annotations
@@ -59,11 +61,12 @@ def render_price_chart(
     chart.draw_axes(svg)
     chart.draw_tier_bounds(svg, _bounds_in_users(schedule, last_user))
     chart.draw_price(svg, points, stepped=is_stepped(schedule, last_user))
+    label_until = last_user
     if maximum_users is not None and maximum_users < last_user:
         chart.fade_beyond(svg, maximum_users)
-        last_user = maximum_users  # the last price worth a label
+        label_until = maximum_users  # no more users can be added
     chart.draw_point(svg, points[0], labelled=False)  # the base fee, named in the subtitle
-    labelled = {*_bounds_in_users(schedule, last_user), last_user}
+    labelled = {*_bounds_in_users(schedule, label_until), label_until}
     for point in points:
         if point.users in labelled:
             chart.draw_point(svg, point)
