@@ -95,3 +95,13 @@ def test_header_offers_logout_as_a_form_post(customer_client):
     html = customer_client.get("/portal/").content.decode()
 
     assert '<form action="/portal/logout/" method="post">' in html
+
+
+@pytest.mark.parametrize(
+    "url", ["/portal/", "/portal/password/change/", "/portal/password/change/done/"]
+)
+def test_anonymous_visitor_of_a_logged_in_page_is_sent_to_login(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/login/?next={url}"
