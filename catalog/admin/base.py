@@ -31,7 +31,6 @@ class RuleFormSet(BaseInlineFormSet):
     """
 
     def clean(self) -> None:
-        super().clean()
         if any(self.errors):
             return
         rows = [
@@ -39,7 +38,10 @@ class RuleFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
+        # The catalog rule first: "A product appears twice in the bundle" says more than
+        # the unique check's generic "Please correct the duplicate data for product".
         self.check_rows(rows)
+        super().clean()
 
     def check_rows(self, rows: list[dict]) -> None:
         raise NotImplementedError

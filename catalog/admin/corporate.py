@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db import connection
+from django.db.models import CharField, Count
+from django.db.models.expressions import RawSQL
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,40 @@ from catalog.models import (
 from .base import CatalogAdmin, RuleFormSet, money_display
 
 
+def folder_path(folder_id_column: str) -> RawSQL:
+    """ "Root / Child / Leaf" for the folder whose id is in `folder_id_column` of the outer
+    query. `str(folder)` walks up one query per level; list pages use this instead so that
+    they need the same number of queries whatever the number of rows and the tree depth."""
+    table = connection.ops.quote_name(ContractFolder._meta.db_table)
+    # Table and column names come from the models; no user input reaches this SQL.
+    sql = (
+        "(WITH RECURSIVE chain (id, parent_id, name, depth) AS ("  # noqa: S608
+        f" SELECT node.id, node.parent_id, node.name, 0 FROM {table} node"
+        f" WHERE node.id = {folder_id_column}"
+        " UNION ALL"
+        " SELECT up.id, up.parent_id, up.name, chain.depth + 1"
+        f" FROM {table} up JOIN chain ON up.id = chain.parent_id"
+        " WHERE chain.depth < 100"  # ContractFolder.clean refuses cycles; never loop anyway.
+        ") SELECT string_agg(chain.name, ' / ' ORDER BY chain.depth DESC) FROM chain)"
+    )
+    return RawSQL(sql, [], output_field=CharField())  # noqa: S611
+
+
+def _column(model, field: str) -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+
+
+class FolderListFilter(admin.RelatedFieldListFilter):
+    """The folder filter, listing full paths with one query."""
+
+    def field_choices(self, field, request, model_admin):
+        folders = ContractFolder.objects.annotate(
+            path=folder_path(_column(ContractFolder, "id"))
+        ).order_by("path")
+        return [(folder.pk, folder.path) for folder in folders]
+
+
 @admin.register(ContractFolder)
 class ContractFolderAdmin(admin.ModelAdmin):
     """The changelist is the folder tree, with the number of contracts in each folder."""
@@ -26,6 +62,16 @@ class ContractFolderAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     autocomplete_fields = ["parent"]
     fields = ["name", "parent"]
+    list_display = ["folder_path"]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).annotate(path=folder_path(_column(ContractFolder, "id")))
+        )
+
+    @admin.display(description=_("folder"), ordering="path")
+    def folder_path(self, obj: ContractFolder) -> str:
+        return obj.path
 
     def changelist_view(self, request, extra_context=None):
         if request.GET or request.method != "GET":
@@ -85,15 +131,21 @@ class CorporateContractAdmin(CatalogAdmin):
         "code",
         "name",
         "product",
-        "folder",
+        "folder_path",
         "pricing",
         "base_fee",
         "maximum_users",
         "status",
     ]
-    list_filter = ["status", "pricing_strategy", "tier_mode", "folder", "reporting_tags"]
+    list_filter = [
+        "status",
+        "pricing_strategy",
+        "tier_mode",
+        ("folder", FolderListFilter),
+        "reporting_tags",
+    ]
     search_fields = ["code", "name", "description", "product__name"]
-    list_select_related = ["product", "folder", "folder__parent"]
+    list_select_related = ["product"]
     autocomplete_fields = ["product", "folder"]
     filter_horizontal = ["reporting_tags"]
     frozen_after_draft = ("code", "product", "currency")
@@ -131,6 +183,17 @@ class CorporateContractAdmin(CatalogAdmin):
         (_("Users and reporting"), {"fields": ["maximum_users", "reporting_tags"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_folder_path=folder_path(_column(CorporateContract, "folder")))
+        )
+
+    @admin.display(description=_("folder"), ordering="_folder_path")
+    def folder_path(self, obj: CorporateContract) -> str:
+        return obj._folder_path or "—"
 
     @admin.display(description=_("pricing"))
     def pricing(self, obj: CorporateContract) -> str:

@@ -98,6 +98,12 @@ class CatalogModel(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # What was just written is what is stored now: without this, an object created in
+        # code (not loaded) could be lowered, sent back to draft or deleted after saving.
+        self._remember_stored(kwargs.get("update_fields"))
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
@@ -106,8 +112,22 @@ class CatalogModel(models.Model):
         instance._stored = dict(zip(field_names, values, strict=True))
         return instance
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        self._remember_stored(fields)
+
+    def _remember_stored(self, fields=None) -> None:
+        stored = getattr(self, "_stored", {})
+        deferred = self.get_deferred_fields()
+        for field in self._meta.concrete_fields:
+            if field.attname in deferred:
+                continue
+            if fields is None or field.name in fields or field.attname in fields:
+                stored[field.attname] = getattr(self, field.attname)
+        self._stored = stored
+
     def stored_value(self, field: str):
-        """The value loaded from the database, or None for a new object."""
+        """The value loaded from (or last saved to) the database; None for a new object."""
         return getattr(self, "_stored", {}).get(field)
 
     def clean(self) -> None:

@@ -62,6 +62,11 @@ class ContractFolder(models.Model):
         ]
 
     def __str__(self) -> str:
+        # List pages and autocompletes annotate the whole path in their one query (see
+        # catalog.admin.corporate.folder_path) instead of walking up a query per level.
+        path = getattr(self, "path", None)
+        if path is not None:
+            return path
         return " / ".join(folder.name for folder in self.ancestry())
 
     def ancestry(self) -> list[ContractFolder]:
