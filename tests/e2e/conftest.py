@@ -1,0 +1,88 @@
+"""Browser tests: Playwright for Python driving Debian's chromium against `live_server`.
+
+pytest-playwright is not used: one session-scoped browser, a fresh context (cookies,
+language) per test. See ENVIRONMENT.md for the chromium flags.
+"""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from subscriptions.roles import sync_staff_roles
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls in the
+# test would otherwise refuse to run (SynchronousOnlyOperation).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+TIMEOUT_MS = 15_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see ENVIRONMENT.md)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A fresh English-speaking browser context against the live server."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-GB",
+        extra_http_headers={"Accept-Language": "en"},
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """`screenshot("step")` saves test-artifacts/screenshots/<test>--<step>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"\W+", "-", request.node.name.removeprefix("test_")).strip("-")
+
+    def take(step: str) -> Path:
+        path = SCREENSHOTS / f"{test}--{step}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def staff_roles(transactional_db) -> None:
+    """The role groups. The data migration made them, but every transactional test
+    flushes the database afterwards, so an earlier browser test may have removed them."""
+    sync_staff_roles()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _restore_staff_roles_after_flush(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Leave the groups behind for the next `--reuse-db` run: migrate does not rerun a
+    data migration, and the last transactional test's flush has removed them."""
+    yield
+    with django_db_blocker.unblock():
+        sync_staff_roles()
