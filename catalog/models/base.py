@@ -64,7 +64,11 @@ def amount_field(verbose_name: str, **kwargs) -> models.DecimalField:
 
 def check_amount_precision(errors: dict, field: str, amount: Decimal | None, currency: str) -> None:
     """Refuse 1.005 EUR: an amount must be representable in the currency's minor unit."""
-    if amount is not None and currency and not has_valid_precision(amount, currency):
+    if isinstance(amount, int):
+        # The fields' `default=0` is an int; it stays one when a form refused the input.
+        amount = Decimal(amount)
+    # Anything else that is not a Decimal failed its field's own validation, which says so.
+    if isinstance(amount, Decimal) and currency and not has_valid_precision(amount, currency):
         errors.setdefault(field, []).append(
             ValidationError(
                 _("%(currency)s amounts have at most the currency's decimal places."),
