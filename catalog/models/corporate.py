@@ -230,7 +230,8 @@ class CorporateContract(CatalogModel):
                 condition=Q(
                     duration_kind="until_revoked", duration_count__isnull=True, duration_unit=""
                 )
-                | Q(duration_kind="fixed", duration_count__gte=1) & ~Q(duration_unit=""),
+                | Q(duration_kind="fixed", duration_count__isnull=False, duration_count__gte=1)
+                & ~Q(duration_unit=""),
                 name="contract_duration_shape",
                 violation_error_message=_(
                     "A fixed duration needs a length and unit; until revoked has none."

@@ -94,6 +94,8 @@ class Offer(ValidityMixin, CatalogModel):
     class Meta(CatalogModel.Meta):
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
+        # In a CHECK, a comparison with NULL is unknown and passes: every compared column
+        # that may be NULL is also required to be NOT NULL.
         constraints = [
             validity_constraint("offer"),
             models.CheckConstraint(
@@ -108,6 +110,7 @@ class Offer(ValidityMixin, CatalogModel):
                     kind="simple_subscription",
                     product__isnull=False,
                     plan__isnull=True,
+                    billing_interval_count__isnull=False,
                     billing_interval_count__gte=1,
                 )
                 & ~Q(billing_interval_unit="")
@@ -115,6 +118,7 @@ class Offer(ValidityMixin, CatalogModel):
                     kind="complex_subscription",
                     product__isnull=True,
                     plan__isnull=False,
+                    billing_interval_count__isnull=False,
                     billing_interval_count__gte=1,
                 )
                 & ~Q(billing_interval_unit=""),

@@ -79,16 +79,23 @@ class Discount(CatalogModel):
     class Meta(CatalogModel.Meta):
         verbose_name = _("discount")
         verbose_name_plural = _("discounts")
+        # In a CHECK, a comparison with NULL is unknown and passes: hence the isnull=False.
         constraints = [
             models.CheckConstraint(
                 condition=(
                     Q(
                         kind="percent",
+                        percent_off__isnull=False,
                         percent_off__gt=0,
                         percent_off__lte=100,
                         amount_off__isnull=True,
                     )
-                    | Q(kind="amount", amount_off__gt=0, percent_off__isnull=True)
+                    | Q(
+                        kind="amount",
+                        amount_off__isnull=False,
+                        amount_off__gt=0,
+                        percent_off__isnull=True,
+                    )
                 ),
                 name="discount_percent_xor_amount",
                 violation_error_message=_(
@@ -222,6 +229,7 @@ class Term(CatalogModel):
                 condition=~Q(early_cancellation="penalty")
                 | Q(
                     grace_period_count__isnull=False,
+                    penalty_fee_amount__isnull=False,
                     penalty_fee_amount__gt=0,
                     penalty_tax_rate__isnull=False,
                 )
@@ -393,7 +401,7 @@ class Plan(ValidityMixin, CatalogModel):
         valid = set(PaymentMethod.values)
         if not isinstance(self.payment_methods, list) or not set(self.payment_methods) <= valid:
             errors["payment_methods"] = _("Choose payment methods from: %(choices)s.") % {
-                "choices": ", ".join(valid)
+                "choices": ", ".join(PaymentMethod.values)
             }
         else:
             self.payment_methods = [m for m in PaymentMethod.values if m in self.payment_methods]
