@@ -469,15 +469,18 @@ def test_admin_refuses_switching_an_offer_to_bundle_when_maximum_users_differ(st
         draft=True,
         structure="individual_products",
         contracts=[
-            CorporateContractFactory(maximum_users=50),
-            CorporateContractFactory(maximum_users=80),
+            CorporateContractFactory(code="paper-b2b", maximum_users=50),
+            CorporateContractFactory(code="digital-b2b", maximum_users=80),
         ],
     )
     data = open_form(staff_client, "corporateoffer", offer) | {"structure": "bundle"}
 
     response = staff_client.post(admin_url("corporateoffer", "change", offer.pk), data)
 
-    assert len(inline_errors(response, "offer_contracts")) == 1
+    assert inline_errors(response, "offer_contracts") == [
+        "In a bundle every contract has the same maximum user count, because each user gets "
+        "every product: paper-b2b and digital-b2b differ."
+    ]
     offer.refresh_from_db()
     assert offer.structure == "individual_products"
 

@@ -155,12 +155,15 @@ def test_admin_refuses_to_activate_an_offer_whose_product_is_archived(staff_clie
 
 
 def test_admin_refuses_to_activate_a_saved_offer_whose_product_is_archived(staff_client):
-    offer = OfferFactory(draft=True, product=ProductFactory(archived=True, code="paper"))
+    paper = ProductFactory(archived=True, code="paper", name="Paper")
+    offer = OfferFactory(draft=True, product=paper)
     data = open_form(staff_client, "offer", offer) | {"status": "active"}
 
     response = staff_client.post(admin_url("offer", "change", offer.pk), data)
 
-    assert list(form_errors(response)) == ["product"]
+    assert form_errors(response) == {
+        "product": ["Paper (paper) is Archived; activate it before activating this offer."]
+    }
     offer.refresh_from_db()
     assert offer.status == "draft"
 
@@ -190,7 +193,12 @@ def test_admin_refuses_making_a_multi_user_draft_single_user_again(staff_client)
 
     response = staff_client.post(admin_url("offer", "change", offer.pk), data)
 
-    assert list(form_errors(response)) == ["user_count"]
+    assert form_errors(response) == {
+        "user_count": [
+            "The user count can be raised but never lowered (it was 1): customers may have "
+            "bought it. Create a new offer instead."
+        ]
+    }
     offer.refresh_from_db()
     assert offer.user_count == 1
 

@@ -1,7 +1,22 @@
 """Every catalog admin page opens for staff; list pages use a fixed number of queries."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+
+from tests.factories import (
+    BundleFactory,
+    ContractFolderFactory,
+    CorporateContractFactory,
+    CorporateOfferFactory,
+    DiscountFactory,
+    OfferFactory,
+    PlanFactory,
+    ProductFactory,
+    ReportingTagFactory,
+    TermFactory,
+)
 
 CATALOG_MODELS = [
     "product",
@@ -25,3 +40,155 @@ def test_changelist_and_add_page_open_for_staff(client, staff_user, model):
     for view in ("changelist", "add"):
         response = client.get(reverse(f"admin:catalog_{model}_{view}"))
         assert response.status_code == 200, (model, view)
+
+
+# --- list pages: a fixed number of queries, whatever the number of rows ------------------
+
+
+def _folder_three_deep():
+    return ContractFolderFactory(parent=ContractFolderFactory(parent=ContractFolderFactory()))
+
+
+# One row per call, with every related object its list columns and filters show.
+ROWS = {
+    "product": lambda: ProductFactory(),
+    "discount": lambda: DiscountFactory(products=[ProductFactory(), ProductFactory()]),
+    "term": lambda: TermFactory(renewal_term=TermFactory(with_penalty=True)),
+    "bundle": lambda: BundleFactory(term=TermFactory(), discounts=[DiscountFactory()]),
+    "plan": lambda: PlanFactory(term=TermFactory(), compatible_bundles=[BundleFactory()]),
+    "offer": lambda: (OfferFactory(multi_user=True), OfferFactory(complex=True)),
+    "corporatecontract": lambda: CorporateContractFactory(
+        folder=_folder_three_deep(), reporting_tags=[ReportingTagFactory()]
+    ),
+    "corporateoffer": lambda: CorporateOfferFactory(
+        structure="bundle", contracts=[CorporateContractFactory(), CorporateContractFactory()]
+    ),
+    "contractfolder": _folder_three_deep,
+    "reportingtag": lambda: ReportingTagFactory(),
+}
+
+# session + user, the counts of the result and of all rows, the page of rows, and one
+# query per list filter that lists values (currency, folder, reporting tag).
+LIST_QUERIES = {
+    "product": 5,
+    "discount": 6,
+    "term": 5,
+    "bundle": 5,
+    "plan": 5,
+    "offer": 6,
+    "corporatecontract": 7,
+    "corporateoffer": 5,
+    "contractfolder": 5,
+    "reportingtag": 5,
+}
+
+
+@pytest.mark.parametrize("model", CATALOG_MODELS)
+def test_changelist_needs_the_same_queries_for_3_rows_as_for_10(
+    staff_client, django_assert_num_queries, model
+):
+    # The folder changelist is a tree; "?q=" shows the flat list with its folder paths.
+    url = reverse(f"admin:catalog_{model}_changelist") + (
+        "?q=" if model == "contractfolder" else ""
+    )
+    for _ in range(3):
+        ROWS[model]()
+    with django_assert_num_queries(LIST_QUERIES[model]):
+        assert staff_client.get(url).status_code == 200
+
+    for _ in range(7):
+        ROWS[model]()
+    with django_assert_num_queries(LIST_QUERIES[model]):
+        response = staff_client.get(url)
+
+    assert response.context["cl"].result_count >= 10
+
+
+def test_folder_tree_needs_the_same_queries_for_3_folders_as_for_30(
+    staff_client, django_assert_num_queries
+):
+    url = reverse("admin:catalog_contractfolder_changelist")
+    _folder_three_deep()
+    with django_assert_num_queries(3):
+        staff_client.get(url)
+
+    for _ in range(9):
+        CorporateContractFactory(folder=_folder_three_deep())
+    with django_assert_num_queries(3):
+        response = staff_client.get(url)
+
+    assert len(response.context["tree"]) >= 30
+
+
+def test_contract_list_and_folder_filter_show_whole_folder_paths(staff_client):
+    acme = ContractFolderFactory(
+        name="Acme",
+        parent=ContractFolderFactory(name="DACH", parent=ContractFolderFactory(name="B2B")),
+    )
+    CorporateContractFactory(code="acme-digital", folder=acme)
+
+    response = staff_client.get(reverse("admin:catalog_corporatecontract_changelist"))
+
+    row = next(r for r in response.context["cl"].result_list if r.code == "acme-digital")
+    assert row._folder_path == "B2B / DACH / Acme"
+    assert '<td class="field-folder_path">B2B / DACH / Acme</td>' in response.content.decode()
+    folder_filter = next(f for f in response.context["cl"].filter_specs if f.field_path == "folder")
+    assert (acme.pk, "B2B / DACH / Acme") in folder_filter.lookup_choices
+
+
+def test_folder_list_shows_paths_and_folder_tree_shows_depths(staff_client):
+    acme = ContractFolderFactory(
+        name="Acme",
+        parent=ContractFolderFactory(name="DACH", parent=ContractFolderFactory(name="B2B")),
+    )
+    url = reverse("admin:catalog_contractfolder_changelist")
+
+    flat = staff_client.get(url + "?q=Acme")
+    tree = staff_client.get(url)
+
+    assert [str(folder) for folder in flat.context["cl"].result_list] == ["B2B / DACH / Acme"]
+    depths = {folder.pk: depth for depth, folder in tree.context["tree"]}
+    assert depths[acme.pk] == depths[acme.parent.parent.pk] + 2
+
+
+# --- money is shown in the viewer's language ----------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "price"), [("en", "€9.90"), ("de", "9,90\xa0€")])
+def test_offer_list_shows_prices_in_the_viewers_language(staff_client, language, price):
+    OfferFactory(code="digital-monthly", price_amount=Decimal("9.90"), currency="EUR")
+
+    response = staff_client.get(
+        reverse("admin:catalog_offer_changelist"), HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert f'<td class="field-price">{price}</td>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "fee", "discount"),
+    [("en", "$12.50", "$5.00"), ("de", "12,50\xa0$", "5,00\xa0$")],
+)
+def test_contract_and_discount_lists_show_amounts_in_the_viewers_language(
+    staff_client, language, fee, discount
+):
+    CorporateContractFactory(currency="USD", base_fee_amount=Decimal("12.50"))
+    DiscountFactory(fixed_amount=True, currency="USD")
+    client_kwargs = {"HTTP_ACCEPT_LANGUAGE": language}
+
+    contracts = staff_client.get(
+        reverse("admin:catalog_corporatecontract_changelist"), **client_kwargs
+    )
+    discounts = staff_client.get(reverse("admin:catalog_discount_changelist"), **client_kwargs)
+
+    assert f'<td class="field-base_fee">{fee}</td>' in contracts.content.decode()
+    assert f'<td class="field-value">{discount}</td>' in discounts.content.decode()
+
+
+def test_language_cookie_also_switches_the_money_format(staff_client, settings):
+    OfferFactory(price_amount=Decimal("1234.50"))
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+
+    response = staff_client.get(reverse("admin:catalog_offer_changelist"))
+
+    assert '<td class="field-price">1.234,50\xa0€</td>' in response.content.decode()

@@ -43,7 +43,11 @@ def test_admin_refuses_setting_an_archived_offer_back_to_draft(staff_client):
 
     response = staff_client.post(admin_url("offer", "change", offer.pk), data)
 
-    assert list(form_errors(response)) == ["status"]
+    assert form_errors(response) == {
+        "status": [
+            "Once active, it cannot return to draft: it may have been sold. Archive it instead."
+        ]
+    }
     offer.refresh_from_db()
     assert offer.status == "archived"
 
