@@ -22,9 +22,9 @@ from .base import CatalogAdmin, RuleFormSet, money_display
 
 
 def folder_path(folder_id_column: str) -> RawSQL:
-    """ "Root / Child / Leaf" for the folder whose id is in `folder_id_column` of the outer
-    query. `str(folder)` walks up one query per level; list pages use this instead so that
-    they need the same number of queries whatever the number of rows and the tree depth."""
+    """The path ("Root / Child / Leaf") of the folder whose id is in `folder_id_column` of
+    the outer query. `str(folder)` walks up one query per level; list pages use this instead
+    so that they need the same number of queries whatever the number of rows and the depth."""
     table = connection.ops.quote_name(ContractFolder._meta.db_table)
     # Table and column names come from the models; no user input reaches this SQL.
     sql = (

@@ -167,9 +167,8 @@ def test_the_user_count_of_a_saved_offer_can_rise():
 
 
 def test_only_a_multi_user_offer_has_an_invitation_url():
-    offer = OfferFactory.build(user_count=0, invitation_url="https://news.example/join")
-    offer.product.save()
-    offer.product_id = offer.product.pk
+    offer = OfferFactory(user_count=0)
+    offer.invitation_url = "https://news.example/join"
 
     assert errors_of(offer) == {
         "invitation_url": ["Only multi-user offers (user count above 0) have one."]
@@ -607,8 +606,13 @@ def test_every_term_field_must_match_across_an_offers_contracts():
         ], field
 
 
-def test_a_tier_of_an_unsaved_contract_takes_the_contract_currency():
-    contract = CorporateContractFactory.build(currency="EUR", product=ProductFactory())
-    tier = ContractTier(contract=contract, up_to=None, unit_amount=Decimal("1.5"))
+def test_a_tier_of_a_contract_being_created_is_checked_in_that_contracts_currency():
+    contract = CorporateContractFactory.build(currency="USD", product=ProductFactory())
+    tier = ContractTier(contract=contract, up_to=None, unit_amount=Decimal("1.505"))
 
-    tier.full_clean(exclude=["contract"])
+    with pytest.raises(ValidationError) as error:
+        tier.full_clean(exclude=["contract"])
+
+    assert error.value.message_dict["unit_amount"][-1] == (
+        "USD amounts have at most the currency's decimal places."
+    )
