@@ -11,7 +11,10 @@ from tests.catalog.admin_forms import admin_url, form_errors, open_form, row_cou
 from tests.factories import (
     BundleFactory,
     CorporateContractFactory,
+    CorporateOfferFactory,
+    DiscountFactory,
     OfferFactory,
+    PlanFactory,
     ProductFactory,
     TermFactory,
 )
@@ -244,3 +247,28 @@ def test_activate_selected_with_only_refusals_changes_nothing(staff_client):
     refused.refresh_from_db()
     assert refused.status == "draft"
     assert row_counts(Offer) == before
+
+
+@pytest.mark.parametrize(
+    ("model", "factory"),
+    [
+        ("product", ProductFactory),
+        ("discount", DiscountFactory),
+        ("term", TermFactory),
+        ("bundle", BundleFactory),
+        ("plan", PlanFactory),
+        ("offer", OfferFactory),
+        ("corporatecontract", CorporateContractFactory),
+        ("corporateoffer", CorporateOfferFactory),
+    ],
+)
+def test_archive_selected_works_on_every_catalog_list(staff_client, model, factory):
+    items = [factory(), factory()]
+
+    messages = run_action(staff_client, model, "archive_selected", *items)
+
+    assert messages == [("success", "2 items updated.")]
+    model_class = type(items[0])
+    assert set(
+        model_class.objects.filter(pk__in=[i.pk for i in items]).values_list("status", flat=True)
+    ) == {"archived"}
