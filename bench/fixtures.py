@@ -25,6 +25,10 @@ from django.db import connection, models, transaction
 from catalog import models as catalog
 
 NOW = "now()"
+# Parts (products, discounts, terms, bundles, plans) are all active, because an active
+# bundle, plan or offer may hold only active parts; the things sold (offers, corporate
+# contracts and offers) mix statuses, row i of each alike, so links by i stay consistent.
+ACTIVE = "'active'"
 CATALOG_STATUS = "CASE mod(i, 10) WHEN 7 THEN 'draft' WHEN 8 THEN 'archived' ELSE 'active' END"
 VALID_FROM = "now() - interval '30 days'"
 VALID_UNTIL = "CASE WHEN mod(i, 7) = 0 THEN now() + interval '365 days' END"
@@ -143,7 +147,7 @@ def _products_discounts_terms(n: int) -> None:
     insert_series(
         catalog.Product,
         n,
-        _catalog_row("product", "Product", status="'active'")
+        _catalog_row("product", "Product", status=ACTIVE)
         | {
             "ledger_account": "'4' || lpad(mod(i, 1000)::text, 3, '0')",
             "tax_rate": "CASE mod(i, 3) WHEN 0 THEN 19.00 WHEN 1 THEN 7.00 ELSE 0.00 END",
@@ -152,7 +156,7 @@ def _products_discounts_terms(n: int) -> None:
     insert_series(
         catalog.Discount,
         n,
-        _catalog_row("discount", "Discount")
+        _catalog_row("discount", "Discount", status=ACTIVE)
         | {
             "kind": "CASE WHEN mod(i, 2) = 0 THEN 'percent' ELSE 'amount' END",
             "percent_off": "CASE WHEN mod(i, 2) = 0 THEN mod(i, 50) + 5.00 END",
@@ -168,7 +172,7 @@ def _products_discounts_terms(n: int) -> None:
     insert_series(
         catalog.Term,
         n,
-        _catalog_row("term", "Term")
+        _catalog_row("term", "Term", status=ACTIVE)
         | {
             "commitment_count": "mod(i, 24) + 1",
             "commitment_basis": "CASE WHEN mod(i, 4) = 0 THEN 'billing_cycles' ELSE 'calendar' END",
@@ -196,7 +200,7 @@ def _bundles_plans_offers(n: int) -> None:
     insert_series(
         catalog.Bundle,
         n,
-        _catalog_row("bundle", "Bundle")
+        _catalog_row("bundle", "Bundle", status=ACTIVE)
         | {
             "term_id": "CASE WHEN mod(i, 2) = 0 THEN i END",
             "valid_from": VALID_FROM,
@@ -219,7 +223,7 @@ def _bundles_plans_offers(n: int) -> None:
     insert_series(
         catalog.Plan,
         n,
-        _catalog_row("plan", "Plan", status="'active'")
+        _catalog_row("plan", "Plan", status=ACTIVE)
         | {
             "term_id": "CASE WHEN mod(i, 3) = 0 THEN i END",
             "valid_from": VALID_FROM,
