@@ -21,6 +21,8 @@ def catalog_item_set_status(*, item: CatalogModel, status: str) -> CatalogModel:
         locked.status = status
         try:
             locked.full_clean()
+            if status == Status.ACTIVE:
+                locked.validate_contents()
         except ValidationError as error:
             raise CatalogError(" ".join(error.messages)) from error
         locked.save(update_fields=["status", "updated_at"])
@@ -29,8 +31,13 @@ def catalog_item_set_status(*, item: CatalogModel, status: str) -> CatalogModel:
 
 def catalog_item_delete(*, item: CatalogModel) -> None:
     """Delete a draft. Anything that left draft may have been sold: archive it instead."""
-    if not item.is_deletable:
-        raise CatalogError(
-            f"{item} has left draft and may have been sold; archive it instead of deleting."
-        )
-    item.delete()
+    with transaction.atomic():
+        # Re-read under a lock: someone may have activated it since it was loaded.
+        locked = type(item).objects.select_for_update().filter(pk=item.pk).first()
+        if locked is None:
+            return
+        if not locked.is_deletable:
+            raise CatalogError(
+                f"{locked} has left draft and may have been sold; archive it instead of deleting."
+            )
+        locked.delete()

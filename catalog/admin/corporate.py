@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import connection
-from django.db.models import CharField, Count
-from django.db.models.expressions import RawSQL
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -14,45 +12,21 @@ from catalog.models import (
     CorporateOffer,
     CorporateOfferContract,
     ReportingTag,
+    Status,
     validate_offer_contracts,
     validate_tiers,
 )
+from catalog.models.corporate import FOLDER_ANCESTRY
 
 from .base import CatalogAdmin, RuleFormSet, money_display
 
 
-def folder_path(folder_id_column: str) -> RawSQL:
-    """The path ("Root / Child / Leaf") of the folder whose id is in `folder_id_column` of
-    the outer query. `str(folder)` walks up one query per level; list pages use this instead
-    so that they need the same number of queries whatever the number of rows and the depth."""
-    table = connection.ops.quote_name(ContractFolder._meta.db_table)
-    # Table and column names come from the models; no user input reaches this SQL.
-    sql = (
-        "(WITH RECURSIVE chain (id, parent_id, name, depth) AS ("  # noqa: S608
-        f" SELECT node.id, node.parent_id, node.name, 0 FROM {table} node"
-        f" WHERE node.id = {folder_id_column}"
-        " UNION ALL"
-        " SELECT up.id, up.parent_id, up.name, chain.depth + 1"
-        f" FROM {table} up JOIN chain ON up.id = chain.parent_id"
-        " WHERE chain.depth < 100"  # ContractFolder.clean refuses cycles; never loop anyway.
-        ") SELECT string_agg(chain.name, ' / ' ORDER BY chain.depth DESC) FROM chain)"
-    )
-    return RawSQL(sql, [], output_field=CharField())  # noqa: S611
-
-
-def _column(model, field: str) -> str:
-    quote = connection.ops.quote_name
-    return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
-
-
 class FolderListFilter(admin.RelatedFieldListFilter):
-    """The folder filter, listing full paths with one query."""
+    """The folder filter, listing whole paths with one query."""
 
     def field_choices(self, field, request, model_admin):
-        folders = ContractFolder.objects.annotate(
-            path=folder_path(_column(ContractFolder, "id"))
-        ).order_by("path")
-        return [(folder.pk, folder.path) for folder in folders]
+        folders = ContractFolder.objects.select_related(FOLDER_ANCESTRY)
+        return sorted(((folder.pk, str(folder)) for folder in folders), key=lambda c: c[1])
 
 
 @admin.register(ContractFolder)
@@ -65,13 +39,12 @@ class ContractFolderAdmin(admin.ModelAdmin):
     list_display = ["folder_path"]
 
     def get_queryset(self, request):
-        return (
-            super().get_queryset(request).annotate(path=folder_path(_column(ContractFolder, "id")))
-        )
+        # Also serves the folder autocomplete, which shows every folder's path.
+        return super().get_queryset(request).select_related(FOLDER_ANCESTRY)
 
-    @admin.display(description=_("folder"), ordering="path")
+    @admin.display(description=_("folder"), ordering="name")
     def folder_path(self, obj: ContractFolder) -> str:
-        return obj.path
+        return str(obj)
 
     def changelist_view(self, request, extra_context=None):
         if request.GET or request.method != "GET":
@@ -145,7 +118,7 @@ class CorporateContractAdmin(CatalogAdmin):
         "reporting_tags",
     ]
     search_fields = ["code", "name", "description", "product__name"]
-    list_select_related = ["product"]
+    list_select_related = ["product", f"folder__{FOLDER_ANCESTRY}"]
     autocomplete_fields = ["product", "folder"]
     filter_horizontal = ["reporting_tags"]
     frozen_after_draft = ("code", "product", "currency")
@@ -184,16 +157,9 @@ class CorporateContractAdmin(CatalogAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_folder_path=folder_path(_column(CorporateContract, "folder")))
-        )
-
-    @admin.display(description=_("folder"), ordering="_folder_path")
+    @admin.display(description=_("folder"), ordering="folder__name")
     def folder_path(self, obj: CorporateContract) -> str:
-        return obj._folder_path or "—"
+        return str(obj.folder) if obj.folder_id else "—"
 
     @admin.display(description=_("pricing"))
     def pricing(self, obj: CorporateContract) -> str:
@@ -211,7 +177,11 @@ class CorporateContractAdmin(CatalogAdmin):
 
 class OfferContractFormSet(RuleFormSet):
     def check_rows(self, rows):
-        validate_offer_contracts(self.instance.structure, [row["contract"] for row in rows])
+        validate_offer_contracts(
+            self.instance.structure,
+            [row["contract"] for row in rows],
+            active=self.instance.status == Status.ACTIVE,
+        )
 
 
 class OfferContractInline(admin.TabularInline):
@@ -248,7 +218,13 @@ class CorporateOfferAdmin(CatalogAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_contract_count=Count("offer_contracts"))
+        # Meta.ordering does not apply to GROUP BY queries: order explicitly.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_contract_count=Count("offer_contracts"))
+            .order_by("name")
+        )
 
     @admin.display(description=_("contracts"), ordering="_contract_count")
     def contract_count(self, obj: CorporateOffer) -> int:

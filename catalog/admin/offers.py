@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Offer
+from catalog.models.base import describe_period
 
 from .base import CatalogAdmin, money_display
 
@@ -82,4 +83,4 @@ class OfferAdmin(CatalogAdmin):
     def interval(self, obj: Offer) -> str:
         if not obj.billing_interval_count:
             return _("one-time")
-        return f"{obj.billing_interval_count} {obj.get_billing_interval_unit_display()}"
+        return describe_period(obj.billing_interval_count, obj.billing_interval_unit)

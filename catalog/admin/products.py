@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from catalog.models import (
     Bundle,
@@ -13,10 +14,12 @@ from catalog.models import (
     Plan,
     PlanBundle,
     Product,
+    Status,
     Term,
     validate_bundle_contents,
     validate_plan_bundles,
 )
+from catalog.models.base import describe_period
 
 from .base import CatalogAdmin, RuleFormSet, money_display
 
@@ -104,8 +107,11 @@ class TermAdmin(CatalogAdmin):
 
     @admin.display(description=_("commitment"))
     def commitment(self, obj: Term) -> str:
-        unit = obj.get_commitment_unit_display() if obj.commitment_unit else _("billing cycles")
-        return f"{obj.commitment_count} {unit}"
+        if obj.commitment_unit:
+            return describe_period(obj.commitment_count, obj.commitment_unit)
+        return ngettext("%(n)d billing cycle", "%(n)d billing cycles", obj.commitment_count) % {
+            "n": obj.commitment_count
+        }
 
 
 class BundleForm(forms.ModelForm):
@@ -134,6 +140,7 @@ class BundleItemFormSet(RuleFormSet):
         validate_bundle_contents(
             products=[row["product"] for row in rows],
             discounts=getattr(self.instance, "pending_discounts", []),
+            active=self.instance.status == Status.ACTIVE,
         )
 
 
@@ -167,7 +174,10 @@ class BundleAdmin(CatalogAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_product_count=Count("items"))
+        # Meta.ordering does not apply to GROUP BY queries: order explicitly.
+        return (
+            super().get_queryset(request).annotate(_product_count=Count("items")).order_by("name")
+        )
 
     @admin.display(description=_("products"), ordering="_product_count")
     def product_count(self, obj: Bundle) -> int:
@@ -176,7 +186,7 @@ class BundleAdmin(CatalogAdmin):
 
 class PlanForm(forms.ModelForm):
     payment_methods = forms.MultipleChoiceField(
-        label=_("supported payment methods"),
+        label=_("Supported payment methods"),
         choices=PaymentMethod.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -209,6 +219,7 @@ class PlanBundleFormSet(RuleFormSet):
         validate_plan_bundles(
             bundles=[row["bundle"] for row in rows],
             compatible=getattr(self.instance, "pending_compatible", []),
+            active=self.instance.status == Status.ACTIVE,
         )
 
 

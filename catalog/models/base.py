@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from catalog.money import has_valid_precision
 
@@ -27,6 +28,17 @@ class PeriodUnit(models.TextChoices):
     WEEK = "week", _("weeks")
     MONTH = "month", _("months")
     YEAR = "year", _("years")
+
+
+def describe_period(count: int, unit: str) -> str:
+    """ "1 month", "3 months", "2 Wochen": a count with its unit, singular or plural."""
+    forms = {
+        PeriodUnit.DAY: ngettext("%(n)d day", "%(n)d days", count),
+        PeriodUnit.WEEK: ngettext("%(n)d week", "%(n)d weeks", count),
+        PeriodUnit.MONTH: ngettext("%(n)d month", "%(n)d months", count),
+        PeriodUnit.YEAR: ngettext("%(n)d year", "%(n)d years", count),
+    }
+    return forms[PeriodUnit(unit)] % {"n": count}
 
 
 # Terms count their commitment in days, months or years (SPEC §1); no weeks.
@@ -130,6 +142,10 @@ class CatalogModel(models.Model):
                 stored[field.attname] = getattr(self, field.attname)
         self._stored = stored
 
+    def validate_contents(self) -> None:
+        """Rules over the saved related rows (items, tiers, contracts), checked when the
+        item is activated through `catalog_item_set_status`. Nothing to check by default."""
+
     def stored_value(self, field: str):
         """The value loaded from (or last saved to) the database; None for a new object."""
         return getattr(self, "_stored", {}).get(field)
@@ -193,3 +209,16 @@ def validity_constraint(model_name: str) -> models.CheckConstraint:
         name=f"{model_name}_valid_from_before_valid_until",
         violation_error_message=_("Valid until must be after valid from."),
     )
+
+
+def check_parts_active(parts, *, field: str | None = None) -> None:
+    """Something active may only be built from active parts: an active bundle sells only
+    active products, an active plan only active bundles, and so on."""
+    inactive = [part for part in parts if part.status != Status.ACTIVE]
+    if inactive:
+        error = ValidationError(
+            _("%(parts)s is not active; activate it first."),
+            params={"parts": ", ".join(str(part) for part in inactive)},
+            code="inactive_part",
+        )
+        raise ValidationError({field: error}) if field else error

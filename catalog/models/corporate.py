@@ -20,18 +20,24 @@ from catalog.periods import compare_periods
 from .base import (
     CatalogModel,
     PeriodUnit,
+    Status,
     ValidityMixin,
     amount_field,
     check_amount_precision,
+    check_parts_active,
     currency_field,
     validity_constraint,
 )
 from .offers import Offer
 from .products import Product
 
+# Folders nest at most this deep, so one select_related loads any folder's whole path.
+MAX_FOLDER_DEPTH = 5
+FOLDER_ANCESTRY = "__".join(["parent"] * (MAX_FOLDER_DEPTH - 1))
+
 
 class ContractFolder(models.Model):
-    """A folder tree to keep many contracts tidy (information only)."""
+    """A folder tree (at most MAX_FOLDER_DEPTH levels) to keep many contracts tidy."""
 
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
@@ -62,11 +68,8 @@ class ContractFolder(models.Model):
         ]
 
     def __str__(self) -> str:
-        # List pages and autocompletes annotate the whole path in their one query (see
-        # catalog.admin.corporate.folder_path) instead of walking up a query per level.
-        path = getattr(self, "path", None)
-        if path is not None:
-            return path
+        # Walks up through `parent`; list pages select_related(FOLDER_ANCESTRY) so that
+        # this costs no query.
         return " / ".join(folder.name for folder in self.ancestry())
 
     def ancestry(self) -> list[ContractFolder]:
@@ -80,13 +83,28 @@ class ContractFolder(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        node = self.parent
-        while node is not None:
-            if self.pk and node.pk == self.pk:
-                raise ValidationError(
-                    {"parent": _("A folder cannot be moved into itself or its subfolders.")}
-                )
-            node = node.parent
+        if self.parent is None:
+            return
+        above = self.parent.ancestry()
+        if self.pk and any(folder.pk == self.pk for folder in above):
+            raise ValidationError(
+                {"parent": _("A folder cannot be moved into itself or its subfolders.")}
+            )
+        if len(above) + 1 + self._subtree_height() > MAX_FOLDER_DEPTH:
+            raise ValidationError(
+                {"parent": _("Folders nest at most %(n)d levels deep.") % {"n": MAX_FOLDER_DEPTH}}
+            )
+
+    def _subtree_height(self) -> int:
+        """Levels of subfolders below this one (0 for a new or leaf folder)."""
+        level = [self.pk] if self.pk else []
+        for height in range(MAX_FOLDER_DEPTH + 1):
+            level = list(
+                ContractFolder.objects.filter(parent__in=level).values_list("pk", flat=True)
+            )
+            if not level:
+                return height
+        return MAX_FOLDER_DEPTH
 
 
 class ReportingTag(models.Model):
@@ -260,8 +278,13 @@ class CorporateContract(CatalogModel):
         check_amount_precision(errors, "base_fee_amount", self.base_fee_amount, self.currency)
         if errors:
             raise ValidationError(errors)
+        if self.status == Status.ACTIVE and self.product_id:
+            check_parts_active([self.product], field="product")
         if self.pk:
             self._check_offers_stay_consistent()
+
+    def validate_contents(self) -> None:
+        validate_tiers([tier.up_to for tier in self.tiers.all()])
 
     def _check_duration(self, errors: dict) -> None:
         if self.duration_kind == self.Duration.FIXED:
@@ -417,6 +440,11 @@ class CorporateOffer(ValidityMixin, CatalogModel):
         if errors:
             raise ValidationError(errors)
 
+    def validate_contents(self) -> None:
+        validate_offer_contracts(
+            self.structure, list(self.contracts.all()), active=self.status == Status.ACTIVE
+        )
+
 
 class CorporateOfferContract(models.Model):
     offer = models.ForeignKey(
@@ -444,9 +472,13 @@ class CorporateOfferContract(models.Model):
         return str(self.contract)
 
 
-def validate_offer_contracts(structure: str, contracts: Iterable[CorporateContract]) -> None:
+def validate_offer_contracts(
+    structure: str, contracts: Iterable[CorporateContract], *, active: bool = False
+) -> None:
     """The rules for the contracts of one corporate offer (SPEC §1)."""
     contracts = list(contracts)
+    if active:
+        check_parts_active(contracts)
     if not contracts:
         raise ValidationError(_("A corporate offer needs at least one contract."), code="empty")
     if structure == CorporateOffer.Structure.SINGLE_PRODUCT and len(contracts) != 1:

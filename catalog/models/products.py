@@ -18,6 +18,7 @@ from .base import (
     ValidityMixin,
     amount_field,
     check_amount_precision,
+    check_parts_active,
     currency_field,
     validity_constraint,
 )
@@ -326,6 +327,13 @@ class Bundle(ValidityMixin, CatalogModel):
         if errors:
             raise ValidationError(errors)
 
+    def validate_contents(self) -> None:
+        validate_bundle_contents(
+            products=[item.product for item in self.items.select_related("product")],
+            discounts=list(self.discounts.all()),
+            active=self.status == Status.ACTIVE,
+        )
+
 
 class BundleItem(models.Model):
     """A product in a bundle. Optional products are chosen (or not) by the buyer."""
@@ -408,6 +416,13 @@ class Plan(ValidityMixin, CatalogModel):
         if errors:
             raise ValidationError(errors)
 
+    def validate_contents(self) -> None:
+        validate_plan_bundles(
+            bundles=[row.bundle for row in self.plan_bundles.select_related("bundle")],
+            compatible=list(self.compatible_bundles.all()),
+            active=self.status == Status.ACTIVE,
+        )
+
     def supports(self, payment_method: str) -> bool:
         return not self.payment_methods or payment_method in self.payment_methods
 
@@ -439,8 +454,11 @@ class PlanBundle(models.Model):
         return str(self.bundle)
 
 
-def validate_bundle_contents(*, products: list[Product], discounts: list[Discount]) -> None:
-    """A bundle holds at least one product or discount, each product once."""
+def validate_bundle_contents(
+    *, products: list[Product], discounts: list[Discount], active: bool = False
+) -> None:
+    """A bundle holds at least one product or discount, each product once; an active
+    bundle only active ones."""
     if not products and not discounts:
         raise ValidationError(
             _("A bundle needs at least one product or discount."), code="empty_bundle"
@@ -448,10 +466,15 @@ def validate_bundle_contents(*, products: list[Product], discounts: list[Discoun
     ids = [p.pk for p in products]
     if len(set(ids)) != len(ids):
         raise ValidationError(_("A product appears twice in the bundle."), code="product_twice")
+    if active:
+        check_parts_active([*products, *discounts])
 
 
-def validate_plan_bundles(*, bundles: list[Bundle], compatible: list[Bundle]) -> None:
-    """A plan has at least one bundle; an included bundle is not also an add-on."""
+def validate_plan_bundles(
+    *, bundles: list[Bundle], compatible: list[Bundle], active: bool = False
+) -> None:
+    """A plan has at least one bundle; an included bundle is not also an add-on; an active
+    plan includes only active bundles (archived add-ons are simply no longer offered)."""
     if not bundles:
         raise ValidationError(_("A plan needs at least one bundle."), code="no_bundles")
     ids = [b.pk for b in bundles]
@@ -464,3 +487,5 @@ def validate_plan_bundles(*, bundles: list[Bundle], compatible: list[Bundle]) ->
             params={"codes": ", ".join(both)},
             code="bundle_and_addon",
         )
+    if active:
+        check_parts_active(bundles)

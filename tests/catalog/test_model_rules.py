@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalog.models import (
+    ContractFolder,
     ContractTier,
     CorporateContract,
     Term,
@@ -510,6 +511,27 @@ def test_a_folder_cannot_move_into_its_own_subfolder():
     assert errors_of(root) == {
         "parent": ["A folder cannot be moved into itself or its subfolders."]
     }
+
+
+def test_folders_nest_at_most_five_levels_deep():
+    folder = None
+    for level in range(5):
+        folder = ContractFolderFactory(name=f"level-{level}", parent=folder)
+    too_deep = ContractFolder(name="level-5", parent=folder)
+
+    assert errors_of(too_deep) == {"parent": ["Folders nest at most 5 levels deep."]}
+
+
+def test_moving_a_folder_refuses_a_subtree_that_would_end_too_deep():
+    top = ContractFolderFactory(name="top")
+    deep = top
+    for level in range(3):
+        deep = ContractFolderFactory(name=f"deep-{level}", parent=deep)
+    branch = ContractFolderFactory(name="branch")
+    ContractFolderFactory(name="leaf", parent=branch)
+    branch.parent = deep  # 4 levels above + branch + leaf = 6
+
+    assert errors_of(branch) == {"parent": ["Folders nest at most 5 levels deep."]}
 
 
 def test_a_folder_shows_its_path():
