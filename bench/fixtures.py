@@ -276,11 +276,20 @@ def _bundles_plans_offers(n: int) -> None:
 
 def _corporate(n: int) -> None:
     insert_series(catalog.ReportingTag, n, {"id": "i", "name": "'Tag ' || i"})
-    # Ten root folders, then folder i inside folder i / 10: a tree about log10(n) deep.
+    # Ten root folders, then folder i inside folder i / 10: a tree log10(n) deep, up to
+    # the five levels folders may nest (MAX_FOLDER_DEPTH); past 100,000 folders the rest
+    # go into the fourth level.
     insert_series(
         catalog.ContractFolder,
         n,
-        {"id": "i", "name": "'Folder ' || i", "parent_id": "CASE WHEN i > 10 THEN i / 10 END"},
+        {
+            "id": "i",
+            "name": "'Folder ' || i",
+            "parent_id": (
+                "CASE WHEN i <= 10 THEN NULL WHEN i <= 100000 THEN i / 10 "
+                "ELSE mod(i, 9000) + 1001 END"
+            ),
+        },
     )
     fixed = "mod(i, 2) = 1"
     per_package = "mod(i, 4) = 0"
