@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -8,6 +9,8 @@ admin.site.site_title = _("Kontor")
 admin.site.index_title = _("Merchant backend")
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page, the admin's included.
+    path("favicon.ico", RedirectView.as_view(url=static("img/kontor-logo.svg"), permanent=True)),
     path("", RedirectView.as_view(pattern_name="subscriptions:home", permanent=False)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -20,6 +20,10 @@ from catalog.models.corporate import FOLDER_ANCESTRY
 
 from .base import CatalogAdmin, RuleFormSet, money_display
 
+# Pages that list every folder or tag do so only up to these sizes (see where used).
+FILTER_CHOICES_LIMIT = 200
+TREE_LIMIT = 500
+
 
 class FolderListFilter(admin.RelatedFieldListFilter):
     """The folder filter, listing whole paths with one query."""
@@ -50,8 +54,13 @@ class ContractFolderAdmin(admin.ModelAdmin):
         if request.GET or request.method != "GET":
             return super().changelist_view(request, extra_context)
         folders = list(
-            ContractFolder.objects.annotate(contract_count=Count("contracts")).order_by("name")
+            ContractFolder.objects.annotate(contract_count=Count("contracts")).order_by("name")[
+                : TREE_LIMIT + 1
+            ]
         )
+        if len(folders) > TREE_LIMIT:
+            # A tree of thousands of folders helps no one: the paginated, searchable list.
+            return super().changelist_view(request, extra_context)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -110,18 +119,23 @@ class CorporateContractAdmin(CatalogAdmin):
         "maximum_users",
         "status",
     ]
-    list_filter = [
-        "status",
-        "pricing_strategy",
-        "tier_mode",
-        ("folder", FolderListFilter),
-        "reporting_tags",
-    ]
+    list_filter = ["status", "pricing_strategy", "tier_mode"]
     search_fields = ["code", "name", "description", "product__name"]
     list_select_related = ["product", f"folder__{FOLDER_ANCESTRY}"]
     autocomplete_fields = ["product", "folder"]
     filter_horizontal = ["reporting_tags"]
     frozen_after_draft = ("code", "product", "currency")
+
+    def get_list_filter(self, request):
+        # These filters list every folder and tag: offered while they fit on a screen.
+        # Past that, staff search, and the folder tree links to each folder's contracts.
+        filters = list(super().get_list_filter(request))
+        if ContractFolder.objects.all()[: FILTER_CHOICES_LIMIT + 1].count() <= FILTER_CHOICES_LIMIT:
+            filters.append(("folder", FolderListFilter))
+        if ReportingTag.objects.all()[: FILTER_CHOICES_LIMIT + 1].count() <= FILTER_CHOICES_LIMIT:
+            filters.append("reporting_tags")
+        return filters
+
     fieldsets = [
         (None, {"fields": ["code", "name", "description", "folder", "product", "status"]}),
         (

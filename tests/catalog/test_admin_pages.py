@@ -68,7 +68,9 @@ ROWS = {
 }
 
 # session + user, the counts of the result and of all rows, the page of rows, and one
-# query per list filter that lists values (currency, folder, reporting tag).
+# query per list filter that lists values (currency, folder, reporting tag); the contract
+# list also counts folders and tags (at most 201 rows) to decide whether to offer those
+# two filters.
 LIST_QUERIES = {
     "product": 5,
     "discount": 6,
@@ -76,7 +78,7 @@ LIST_QUERIES = {
     "bundle": 5,
     "plan": 5,
     "offer": 6,
-    "corporatecontract": 7,
+    "corporatecontract": 9,
     "corporateoffer": 5,
     "contractfolder": 5,
     "reportingtag": 5,
@@ -200,3 +202,58 @@ def test_offer_list_names_the_interval_in_singular_and_plural(staff_client):
 
     assert '<td class="field-interval">1 month</td>' in html
     assert '<td class="field-interval">3 months</td>' in html
+
+
+def test_contract_list_drops_the_folder_and_tag_filters_when_they_would_not_fit(
+    staff_client, monkeypatch
+):
+    from catalog.admin import corporate
+
+    monkeypatch.setattr(corporate, "FILTER_CHOICES_LIMIT", 2)
+    folder = ContractFolderFactory(name="Universities")
+    ContractFolderFactory(name="Companies")
+    CorporateContractFactory(code="in-folder", folder=folder)
+    CorporateContractFactory(code="elsewhere")
+    for _ in range(3):
+        ReportingTagFactory()
+    url = reverse("admin:catalog_corporatecontract_changelist")
+
+    filters = [f.title for f in staff_client.get(url).context["cl"].filter_specs]
+    filtered = staff_client.get(url + f"?folder__id__exact={folder.pk}")
+
+    assert "folder" in filters  # 2 folders fit
+    assert "reporting tags" not in filters  # 3 tags do not
+    # The folder tree's links keep working whether or not the filter is offered.
+    assert [c.code for c in filtered.context["cl"].result_list] == ["in-folder"]
+
+
+def test_folder_page_falls_back_to_the_paginated_list_past_the_tree_limit(
+    staff_client, monkeypatch
+):
+    from catalog.admin import corporate
+
+    monkeypatch.setattr(corporate, "TREE_LIMIT", 2)
+    for name in ("a", "b", "c"):
+        ContractFolderFactory(name=name)
+
+    response = staff_client.get(reverse("admin:catalog_contractfolder_changelist"))
+
+    assert "tree" not in response.context
+    assert response.context["cl"].result_count == 3
+
+
+def test_folder_links_filter_contracts_even_when_the_folder_filter_is_not_offered(
+    staff_client, monkeypatch
+):
+    from catalog.admin import corporate
+
+    monkeypatch.setattr(corporate, "FILTER_CHOICES_LIMIT", 0)
+    folder = ContractFolderFactory(name="Universities")
+    CorporateContractFactory(code="in-folder", folder=folder)
+    CorporateContractFactory(code="elsewhere")
+    url = reverse("admin:catalog_corporatecontract_changelist")
+
+    response = staff_client.get(url + f"?folder__id__exact={folder.pk}")
+
+    assert "folder" not in [f.title for f in response.context["cl"].filter_specs]
+    assert [c.code for c in response.context["cl"].result_list] == ["in-folder"]
