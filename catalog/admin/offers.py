@@ -35,9 +35,8 @@ class OfferAdmin(CatalogAdmin):
         "interval",
         "user_count",
         "status",
-        "valid_from",
-        "valid_until",
     ]
+    # Validity is a filter rather than two more columns: the list stays readable at 1280px.
     list_filter = ["status", "kind", MultiUserFilter, "currency", "valid_from"]
     search_fields = ["code", "name", "product__name", "plan__name"]
     list_select_related = ["product", "plan"]
