@@ -28,4 +28,10 @@ if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
   $AS "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w start \
     -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >&2
 fi
+# The database the URL names (pytest makes its own test_kontor beside it; manage.py
+# commands such as makemigrations --check use this one).
+if ! "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc \
+    "SELECT 1 FROM pg_database WHERE datname = 'kontor'" postgres | grep -q 1; then
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres kontor
+fi
 echo "postgres://postgres@127.0.0.1:$PGPORT/kontor"
