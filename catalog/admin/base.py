@@ -3,6 +3,7 @@ and inline formsets that apply the catalog's set-level rules."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.forms.models import BaseInlineFormSet
@@ -20,6 +21,19 @@ def money_display(amount, currency: str) -> str:
     if amount is None:
         return "—"
     return format_money(amount, currency, locale=translation.get_language() or "en")
+
+
+class PendingManyToManyForm(forms.ModelForm):
+    """Inline formsets are validated after the main form but only see its instance, and
+    many-to-many values reach the instance only after saving. Keep them on the instance as
+    `pending_<field>` so a RuleFormSet can check the inline rows against them."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for field in self._meta.model._meta.many_to_many:
+            if field.name in cleaned:
+                setattr(self.instance, f"pending_{field.name}", list(cleaned[field.name] or []))
+        return cleaned
 
 
 class RuleFormSet(BaseInlineFormSet):

@@ -21,7 +21,7 @@ from catalog.models import (
 )
 from catalog.models.base import describe_period
 
-from .base import CatalogAdmin, RuleFormSet, money_display
+from .base import CatalogAdmin, PendingManyToManyForm, RuleFormSet, money_display
 
 
 @admin.register(Product)
@@ -114,7 +114,7 @@ class TermAdmin(CatalogAdmin):
         }
 
 
-class BundleForm(forms.ModelForm):
+class BundleForm(PendingManyToManyForm):
     class Meta:
         model = Bundle
         fields = [
@@ -127,12 +127,6 @@ class BundleForm(forms.ModelForm):
             "term",
             "discounts",
         ]
-
-    def clean(self):
-        cleaned = super().clean()
-        # The items formset checks "a product or a discount"; it sees the discounts here.
-        self.instance.pending_discounts = list(cleaned.get("discounts") or [])
-        return cleaned
 
 
 class BundleItemFormSet(RuleFormSet):
@@ -160,18 +154,7 @@ class BundleAdmin(CatalogAdmin):
     list_select_related = ["term"]
     autocomplete_fields = ["term"]
     filter_horizontal = ["discounts"]
-    fields = [
-        "code",
-        "name",
-        "description",
-        "status",
-        "valid_from",
-        "valid_until",
-        "term",
-        "discounts",
-        "created_at",
-        "updated_at",
-    ]
+    fields = [*BundleForm.Meta.fields, "created_at", "updated_at"]
 
     def get_queryset(self, request):
         # Meta.ordering does not apply to GROUP BY queries: order explicitly.
@@ -184,7 +167,7 @@ class BundleAdmin(CatalogAdmin):
         return obj._product_count
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(PendingManyToManyForm):
     payment_methods = forms.MultipleChoiceField(
         label=_("Supported payment methods"),
         choices=PaymentMethod.choices,
@@ -208,17 +191,12 @@ class PlanForm(forms.ModelForm):
             "payment_methods",
         ]
 
-    def clean(self):
-        cleaned = super().clean()
-        self.instance.pending_compatible = list(cleaned.get("compatible_bundles") or [])
-        return cleaned
-
 
 class PlanBundleFormSet(RuleFormSet):
     def check_rows(self, rows):
         validate_plan_bundles(
             bundles=[row["bundle"] for row in rows],
-            compatible=getattr(self.instance, "pending_compatible", []),
+            compatible=getattr(self.instance, "pending_compatible_bundles", []),
             active=self.instance.status == Status.ACTIVE,
         )
 
@@ -247,17 +225,4 @@ class PlanAdmin(CatalogAdmin):
     list_select_related = ["term"]
     autocomplete_fields = ["term"]
     filter_horizontal = ["compatible_bundles"]
-    fields = [
-        "code",
-        "name",
-        "description",
-        "status",
-        "valid_from",
-        "valid_until",
-        "term",
-        "compatible_bundles",
-        "compatible_bundles_only",
-        "payment_methods",
-        "created_at",
-        "updated_at",
-    ]
+    fields = [*PlanForm.Meta.fields, "created_at", "updated_at"]
