@@ -17,8 +17,10 @@ Figures:
 - ``queries``: the most SQL queries one request of any page ran (each page's under
   ``pages``). Before loading `scale` rows, the pages are also requested once with
   PROBE_SCALE rows (fewer than a changelist's 100 rows a page); a page whose count
-  differs between the two runs queries per row, which is printed as a warning on stderr
-  and listed under ``query_growth``.
+  differs between the two runs is printed as a warning on stderr and listed under
+  ``query_growth``: either it queries per row (a bug), or it switches mode past a size
+  (the contract-folder tree becomes a paginated list past 500 folders; the contract list
+  drops its folder and tag filters past 200 of each), which costs a fixed step.
 - ``baseline_seconds``: the SQL floor, run as often as the pages: for every page the two
   queries any logged-in request needs (session, user), and for a changelist also
   ``SELECT count(*)`` and ``SELECT * … ORDER BY <its ordering> LIMIT <list_per_page>``
@@ -222,7 +224,8 @@ def run(scale: int) -> dict:
                 growth.append(name)
                 log(
                     f"WARNING: {name} ran {probe[name]} queries with {PROBE_SCALE} rows but "
-                    f"{entry['result']['queries']} with {scale}: its query count grows with rows"
+                    f"{entry['result']['queries']} with {scale}: it queries per row or "
+                    "switches mode past a size"
                 )
     durations = [d for entry in timed.values() for d in entry["durations"]]
     return {
