@@ -13,9 +13,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.numbers import format_currency, get_currency_precision
 
 
+def decimal_places(currency: str) -> int:
+    """2 for EUR, 0 for JPY (ISO 4217)."""
+    return get_currency_precision(currency)
+
+
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of a currency: Decimal('0.01') for EUR, Decimal('1') for JPY."""
-    return Decimal(1).scaleb(-get_currency_precision(currency))
+    return Decimal(1).scaleb(-decimal_places(currency))
 
 
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:

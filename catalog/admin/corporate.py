@@ -20,6 +20,12 @@ from catalog.models.corporate import FOLDER_ANCESTRY
 
 from .base import CatalogAdmin, RuleFormSet, money_display
 
+TIER_MODE_SHORT = {
+    CorporateContract.TierMode.VOLUME: _("volume tiers"),
+    CorporateContract.TierMode.GRADUATED: _("graduated tiers"),
+    CorporateContract.TierMode.STAIRSTEP: _("stairstep tiers"),
+}
+
 # Pages that list every folder or tag do so only up to these sizes (see where used).
 FILTER_CHOICES_LIMIT = 200
 TREE_LIMIT = 500
@@ -177,12 +183,10 @@ class CorporateContractAdmin(CatalogAdmin):
 
     @admin.display(description=_("pricing"))
     def pricing(self, obj: CorporateContract) -> str:
+        mode = TIER_MODE_SHORT[obj.tier_mode]
         if obj.pricing_strategy == CorporateContract.Strategy.PER_PACKAGE:
-            return _("per package of %(n)d, %(mode)s") % {
-                "n": obj.package_size,
-                "mode": obj.tier_mode,
-            }
-        return _("per user, %(mode)s") % {"mode": obj.tier_mode}
+            return _("per package of %(n)d, %(mode)s") % {"n": obj.package_size, "mode": mode}
+        return _("per user, %(mode)s") % {"mode": mode}
 
     @admin.display(description=_("base fee"), ordering="base_fee_amount")
     def base_fee(self, obj: CorporateContract) -> str:

@@ -10,7 +10,7 @@ from .base import CatalogAdmin, money_display
 
 
 class MultiUserFilter(admin.SimpleListFilter):
-    title = _("users")
+    title = _("multi-user")
     parameter_name = "multi_user"
 
     def lookups(self, request, model_admin):
@@ -70,7 +70,7 @@ class OfferAdmin(CatalogAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description=_("sells"))
+    @admin.display(description=_("product or plan"))
     def sells(self, obj: Offer) -> str:
         return (obj.plan or obj.product).name if (obj.plan_id or obj.product_id) else "—"
 

@@ -87,7 +87,7 @@ class TermAdmin(CatalogAdmin):
         (
             _("Penalty for early cancellation"),
             {
-                "description": _("Only with early cancellation “with penalty”."),
+                "description": _("Only with early cancellation “With penalty”."),
                 "fields": [
                     "grace_period_count",
                     "grace_period_unit",

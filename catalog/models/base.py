@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog.money import has_valid_precision
+from catalog.money import decimal_places, has_valid_precision
 
 
 class Status(models.TextChoices):
@@ -83,8 +83,12 @@ def check_amount_precision(errors: dict, field: str, amount: Decimal | None, cur
     if isinstance(amount, Decimal) and currency and not has_valid_precision(amount, currency):
         errors.setdefault(field, []).append(
             ValidationError(
-                _("%(currency)s amounts have at most the currency's decimal places."),
-                params={"currency": currency},
+                ngettext(
+                    "%(currency)s amounts have at most %(digits)d decimal place.",
+                    "%(currency)s amounts have at most %(digits)d decimal places.",
+                    decimal_places(currency),
+                ),
+                params={"currency": currency, "digits": decimal_places(currency)},
                 code="precision",
             )
         )
@@ -217,7 +221,7 @@ def check_parts_active(parts, *, field: str | None = None) -> None:
     inactive = [part for part in parts if part.status != Status.ACTIVE]
     if inactive:
         error = ValidationError(
-            _("%(parts)s is not active; activate it first."),
+            _("Activate these first: %(parts)s."),
             params={"parts": ", ".join(str(part) for part in inactive)},
             code="inactive_part",
         )

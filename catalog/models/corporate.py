@@ -124,7 +124,7 @@ class CorporateContract(CatalogModel):
 
     `code`/`name` are the internal identifier and internal title. Billed after each
     accounting period: base fee + the users active in it, priced per user or per package
-    (a started package counts whole) with tiers (see billing.pricing).
+    (a started package is charged in full) with tiers (see billing.pricing).
     """
 
     class Duration(models.TextChoices):
@@ -224,7 +224,9 @@ class CorporateContract(CatalogModel):
         _("package size"),
         default=1,
         validators=[MinValueValidator(1)],
-        help_text=_("Users per package (per-package pricing); a started package counts whole."),
+        help_text=_(
+            "Users per package (per-package pricing); a started package is charged in full."
+        ),
     )
     tier_mode = models.CharField(
         _("tier mode"), max_length=10, choices=TierMode.choices, default=TierMode.VOLUME

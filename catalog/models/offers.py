@@ -69,7 +69,9 @@ class Offer(ValidityMixin, CatalogModel):
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text=_("Every N units; empty for a single product (one-time purchase)."),
+        help_text=_(
+            "Bill every N of the unit below; empty for a single product (one-time purchase)."
+        ),
     )
     billing_interval_unit = models.CharField(
         _("billing interval unit"), max_length=10, choices=PeriodUnit.choices, blank=True
@@ -78,7 +80,7 @@ class Offer(ValidityMixin, CatalogModel):
         _("user count"),
         default=0,
         help_text=_(
-            "Additional users besides the main user (5 accesses in total = 4). 0 = a "
+            "Additional users besides the main user: for 5 accesses in total, enter 4. 0 = a "
             "single-user offer. Can be raised after saving, never lowered."
         ),
     )
@@ -190,7 +192,9 @@ class Offer(ValidityMixin, CatalogModel):
                 "customers may have bought it. Create a new offer instead."
             ) % {"stored": stored}
         if self.invitation_url and not self.is_multi_user:
-            errors["invitation_url"] = _("Only multi-user offers (user count above 0) have one.")
+            errors["invitation_url"] = _(
+                "Only multi-user offers (user count above 0) have an invitation URL."
+            )
 
     def _check_sellable_parts(self, errors: dict) -> None:
         """An active offer must not sell an archived product or plan."""

@@ -23,7 +23,7 @@ def test_activating_a_bundle_with_an_archived_product_is_refused():
     product = ProductFactory(code="old-archive", archived=True)
     bundle = BundleFactory(draft=True, products=[product])
 
-    with pytest.raises(CatalogError, match="is not active; activate it first"):
+    with pytest.raises(CatalogError, match="Activate these first"):
         catalog_item_set_status(item=bundle, status=Status.ACTIVE)
 
     bundle.refresh_from_db()
@@ -43,7 +43,7 @@ def test_activating_a_plan_with_a_draft_bundle_is_refused_and_allowed_once_it_is
     bundle = BundleFactory(draft=True, products=[ProductFactory()])
     plan = PlanFactory(draft=True, bundles=[bundle])
 
-    with pytest.raises(CatalogError, match="is not active"):
+    with pytest.raises(CatalogError, match="Activate these first"):
         catalog_item_set_status(item=plan, status=Status.ACTIVE)
     assert Plan.objects.get(pk=plan.pk).status == Status.DRAFT
 
@@ -64,7 +64,7 @@ def test_activating_a_corporate_offer_with_a_draft_contract_is_refused():
     contract = CorporateContractFactory(draft=True)
     offer = CorporateOfferFactory(draft=True, contracts=[contract])
 
-    with pytest.raises(CatalogError, match="is not active"):
+    with pytest.raises(CatalogError, match="Activate these first"):
         catalog_item_set_status(item=offer, status=Status.ACTIVE)
 
     assert CorporateOffer.objects.get(pk=offer.pk).status == Status.DRAFT
@@ -84,7 +84,7 @@ def test_admin_refuses_an_active_bundle_with_an_archived_product(staff_client):
 
     response = staff_client.post(admin_url("bundle"), data)
 
-    assert inline_errors(response, "items") == [f"{archived} is not active; activate it first."]
+    assert inline_errors(response, "items") == [f"Activate these first: {archived}."]
     assert row_counts(Bundle, BundleItem) == before
 
 

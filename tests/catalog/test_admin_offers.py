@@ -137,7 +137,7 @@ def test_admin_refuses_an_invitation_url_on_a_single_user_offer(staff_client):
     response, before = post_offer(staff_client, data)
 
     assert form_errors(response) == {
-        "invitation_url": ["Only multi-user offers (user count above 0) have one."]
+        "invitation_url": ["Only multi-user offers (user count above 0) have an invitation URL."]
     }
     assert row_counts(Offer) == before
 

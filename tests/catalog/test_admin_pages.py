@@ -257,3 +257,16 @@ def test_folder_links_filter_contracts_even_when_the_folder_filter_is_not_offere
 
     assert "folder" not in [f.title for f in response.context["cl"].filter_specs]
     assert [c.code for c in response.context["cl"].result_list] == ["in-folder"]
+
+
+def test_offer_list_names_the_interval_in_german(staff_client):
+    OfferFactory(code="monthly", billing_interval_count=1, billing_interval_unit="month")
+    OfferFactory(code="yearly", billing_interval_count=2, billing_interval_unit="year")
+
+    response = staff_client.get(
+        reverse("admin:catalog_offer_changelist"), HTTP_ACCEPT_LANGUAGE="de"
+    )
+
+    html = response.content.decode()
+    assert '<td class="field-interval">1 Monat</td>' in html
+    assert '<td class="field-interval">2 Jahre</td>' in html

@@ -172,7 +172,7 @@ def test_only_a_multi_user_offer_has_an_invitation_url():
     offer.invitation_url = "https://news.example/join"
 
     assert errors_of(offer) == {
-        "invitation_url": ["Only multi-user offers (user count above 0) have one."]
+        "invitation_url": ["Only multi-user offers (user count above 0) have an invitation URL."]
     }
 
 
@@ -221,7 +221,7 @@ def test_a_price_has_no_more_decimals_than_its_currency():
     assert errors_of(offer) == {
         "price_amount": [
             "Ensure that there are no more than 2 decimal places.",
-            "EUR amounts have at most the currency's decimal places.",
+            "EUR amounts have at most 2 decimal places.",
         ]
     }
 
@@ -298,7 +298,7 @@ def test_an_amount_discount_has_no_more_decimals_than_its_currency():
     assert errors_of(discount) == {
         "amount_off": [
             "Ensure that there are no more than 2 decimal places.",
-            "EUR amounts have at most the currency's decimal places.",
+            "EUR amounts have at most 2 decimal places.",
         ]
     }
 
@@ -323,7 +323,7 @@ def test_a_penalty_fee_has_no_more_decimals_than_its_currency():
     term = TermFactory(with_penalty=True, penalty_fee_amount=Decimal("50.005"))
 
     assert errors_of(term)["penalty_fee_amount"][-1] == (
-        "EUR amounts have at most the currency's decimal places."
+        "EUR amounts have at most 2 decimal places."
     )
 
 
@@ -476,16 +476,14 @@ def test_a_base_fee_has_no_more_decimals_than_its_currency():
     contract = CorporateContractFactory(base_fee_amount=Decimal("0.001"))
 
     assert errors_of(contract)["base_fee_amount"][-1] == (
-        "EUR amounts have at most the currency's decimal places."
+        "EUR amounts have at most 2 decimal places."
     )
 
 
 def test_a_tier_price_has_no_more_decimals_than_the_contract_currency():
     tier = ContractTierFactory(unit_amount=Decimal("2.505"))
 
-    assert errors_of(tier)["unit_amount"][-1] == (
-        "EUR amounts have at most the currency's decimal places."
-    )
+    assert errors_of(tier)["unit_amount"][-1] == ("EUR amounts have at most 2 decimal places.")
 
 
 def test_a_contract_change_may_not_break_an_offer_it_is_part_of():
@@ -636,5 +634,5 @@ def test_a_tier_of_a_contract_being_created_is_checked_in_that_contracts_currenc
         tier.full_clean(exclude=["contract"])
 
     assert error.value.message_dict["unit_amount"][-1] == (
-        "USD amounts have at most the currency's decimal places."
+        "USD amounts have at most 2 decimal places."
     )
