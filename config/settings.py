@@ -181,6 +181,11 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # Kontor's own settings.
+KONTOR_MERCHANT_NAME = env.str("KONTOR_MERCHANT_NAME", default="Kontor")
+# Callback endpoints must be https and resolve to public addresses; hosts listed here
+# are exempt (local receivers in development and tests), e.g. "127.0.0.1,localhost".
+KONTOR_CALLBACK_ALLOWED_HOSTS = env.list("KONTOR_CALLBACK_ALLOWED_HOSTS", default=[])
+KONTOR_CALLBACK_TIMEOUT_SECONDS = env.float("KONTOR_CALLBACK_TIMEOUT_SECONDS", default=5.0)
 KONTOR_CURRENCIES = env.list("KONTOR_CURRENCIES", default=["EUR", "USD", "CHF", "GBP"])
 KONTOR_DEFAULT_CURRENCY = env.str("KONTOR_DEFAULT_CURRENCY", default="EUR")
 

@@ -16,4 +16,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("subscriptions.urls")),
     path("billing/", include("billing.urls")),
+    # The ESP's delivery reports (bounces, complaints) through anymail's tracking webhooks.
+    path("anymail/", include("anymail.urls")),
 ]

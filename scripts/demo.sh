@@ -9,6 +9,7 @@ PY=.venv/bin/python
 $PY manage.py compilemessages --ignore=.venv -v0
 $PY manage.py migrate --no-input -v0
 $PY manage.py seed_demo
+$PY manage.py sync_schedules
 
 $PY manage.py qcluster &
 QPID=$!
