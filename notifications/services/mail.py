@@ -15,3 +15,7 @@ def mail_messages_create_for_event(*, event: Event) -> list[int]:
 def mail_messages_send_due(*, now: datetime) -> int:
     """Send every queued message whose attempt is due; how many were tried."""
     return 0
+
+
+def mail_message_send(*, message_id: int) -> None:
+    """Render and send one queued message if its attempt is due; log the outcome."""

@@ -1,0 +1,1 @@
+"""Callback endpoints (secret shown once, rotate, test ping) and deliveries (attempts, replay)."""

@@ -1,0 +1,1 @@
+"""Mail templates (with preview) and the e-mail log."""
