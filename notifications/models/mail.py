@@ -1,11 +1,13 @@
 """Mail templates staff edit, and the log of every message."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.events import MailType
+from notifications.rendering import template_errors
 
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
 
@@ -41,6 +43,15 @@ class MailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} ({self.language})"
+
+    def clean(self) -> None:
+        """Every part must parse and render with the type's sample values, so a template
+        that would fail when sending is refused on save, with the message on its field."""
+        super().clean()
+        if self.type in MailType.values:
+            errors = template_errors(self, self.language)
+            if errors:
+                raise ValidationError(errors)
 
 
 class MailMessage(models.Model):
