@@ -3,10 +3,15 @@ every attempt."""
 
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from notifications import signing, url_safety
+from notifications.events import SUBSCRIBABLE_EVENT_TYPES
 
 
 class CallbackEndpoint(models.Model):
@@ -38,6 +43,37 @@ class CallbackEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The stored URL, so clean() knows whether the URL changed.
+        instance._stored_url = dict(zip(field_names, values, strict=True)).get("url")
+        return instance
+
+    @property
+    def masked_secret(self) -> str:
+        return signing.secret_mask(self.secret)
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        subscribable = {value for value, _label in SUBSCRIBABLE_EVENT_TYPES}
+        if not isinstance(self.event_types, list) or not self.event_types:
+            errors["event_types"] = _("Choose at least one event type.")
+        elif unknown := sorted(set(map(str, self.event_types)) - subscribable):
+            errors["event_types"] = _("Unknown event types: %(types)s.") % {
+                "types": ", ".join(unknown)
+            }
+        # An unchanged URL of an inactive endpoint is not checked again, so staff can
+        # switch off an endpoint whose host no longer resolves.
+        if self.url and (self.active or self.url != getattr(self, "_stored_url", None)):
+            try:
+                url_safety.check_url(self.url, allowed_hosts=settings.KONTOR_CALLBACK_ALLOWED_HOSTS)
+            except url_safety.UnsafeURLError as error:
+                errors["url"] = error.message
+        if errors:
+            raise ValidationError(errors)
 
 
 class CallbackDelivery(models.Model):
