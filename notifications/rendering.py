@@ -3,8 +3,9 @@
 What a template can reach is only its type's fixed context (notifications.mail_context):
 no loader (so no include, import or extends), no globals (no range, lipsum, namespace …),
 a short list of filters, and no attribute access at all except on a for loop's `loop`
-(the context holds plain strings, numbers and lists, which need none). Jinja's immutable
-sandbox refuses the rest (`__class__`, `append` …). An unknown variable is an error
+(the context holds plain strings, numbers and lists, which need none), so `__class__`,
+`append` and even `format` are refused; Jinja's immutable sandbox guards `loop` and the
+operators. An unknown variable is an error
 (StrictUndefined), found before rendering and named with the variables available.
 
 Beyond reaching things, a template could exhaust memory (`'x' * 10**9`); the operators
@@ -86,6 +87,21 @@ class _MailEnvironment(ImmutableSandboxedEnvironment):
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return isinstance(obj, LoopContext) and super().is_safe_attribute(obj, attr, value)
+
+    # Jinja hands out a sandboxed str.format before asking is_safe_attribute; mail
+    # templates need no methods at all (and '{:>999999999}'.format(x) is a memory bomb).
+    # Refused at once (not as an undefined value) so the message names the first step.
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, LoopContext):
+            return super().getattr(obj, attribute)
+        raise SecurityError(
+            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe."
+        )
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(argument, str) and not isinstance(obj, LoopContext):
+            return self.getattr(obj, argument)
+        return super().getitem(obj, argument)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "*":
