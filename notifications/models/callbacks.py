@@ -59,7 +59,8 @@ class CallbackEndpoint(models.Model):
         super().clean()
         errors = {}
         subscribable = {value for value, _label in SUBSCRIBABLE_EVENT_TYPES}
-        if not isinstance(self.event_types, list) or not self.event_types:
+        # An empty list is refused by the field itself (blank=False).
+        if not isinstance(self.event_types, list):
             errors["event_types"] = _("Choose at least one event type.")
         elif unknown := sorted(set(map(str, self.event_types)) - subscribable):
             errors["event_types"] = _("Unknown event types: %(types)s.") % {
