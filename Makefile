@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint format messages bench clean
+.PHONY: demo test test-db-stop install lint format messages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -18,14 +18,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	./scripts/install-system-packages.sh
 	./scripts/demo.sh
 
 test: $(STAMP)
-	./scripts/install-system-packages.sh
-	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py compilemessages --ignore=.venv -v0
-	DATABASE_URL=$${DATABASE_URL:-$$(./scripts/test-postgres.sh)} \
-		$(BIN)/pytest $(PYTEST_ARGS)
+	./scripts/test.sh $(PYTEST_ARGS)
+
+# The throwaway test cluster keeps running between `make test` runs (it starts in a
+# second); this stops it.
+test-db-stop:
+	./scripts/test-postgres.sh --stop
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,7 +41,8 @@ messages: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP)
-	DATABASE_URL=$${DATABASE_URL:-$$(./scripts/test-postgres.sh)} $(BIN)/python -m bench pages
+	url=$${DATABASE_URL:-}; [ -n "$$url" ] || url=$$(./scripts/test-postgres.sh) || exit 1; \
+		DATABASE_URL=$$url $(BIN)/python -m bench pages
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

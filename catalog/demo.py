@@ -70,24 +70,19 @@ def upsert(
     create_defaults: dict[str, Any] | None = None,
     **values: Any,
 ) -> M:
-    """Find the row by `lookup`; create it (with `values` and `create_defaults`), or
-    write the fields in `values` that differ. Always `full_clean()` before saving, so
-    the demo data obeys the model's rules."""
+    """Find the row by `lookup`, or create it (with `values` and `create_defaults`,
+    through `full_clean()`, so the demo data obeys the model's rules).
+
+    An existing row is left as it is: staff may have edited the demo (raised a user
+    count, archived an offer), and `make demo` runs this again on every start."""
     instance = model._default_manager.filter(**lookup).first()
-    if instance is None:
-        instance = model(**lookup, **values, **(create_defaults or {}))
-        action = "created"
-    else:
-        changed = {f: v for f, v in values.items() if getattr(instance, f) != v}
-        if not changed:
-            log["unchanged"] += 1
-            return instance
-        for field, value in changed.items():
-            setattr(instance, field, value)
-        action = "updated"
+    if instance is not None:
+        log["unchanged"] += 1
+        return instance
+    instance = model(**lookup, **values, **(create_defaults or {}))
     instance.full_clean()
     instance.save()
-    log[action] += 1
+    log["created"] += 1
     return instance
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .exceptions import CatalogError
 from .models.base import CatalogModel, Status
+from .selectors import catalog_item_active_dependents
 
 
 def catalog_item_set_status(*, item: CatalogModel, status: str) -> CatalogModel:
@@ -25,6 +27,8 @@ def catalog_item_set_status(*, item: CatalogModel, status: str) -> CatalogModel:
                 locked.validate_contents()
         except ValidationError as error:
             raise CatalogError(" ".join(error.messages)) from error
+        if status == Status.ARCHIVED:
+            _refuse_archiving_what_active_items_use(locked)
         locked.save(update_fields=["status", "updated_at"])
     return locked
 
@@ -41,3 +45,12 @@ def catalog_item_delete(*, item: CatalogModel) -> None:
                 f"{locked} has left draft and may have been sold; archive it instead of deleting."
             )
         locked.delete()
+
+
+def _refuse_archiving_what_active_items_use(item: CatalogModel) -> None:
+    dependents = catalog_item_active_dependents(item=item)
+    if dependents:
+        raise CatalogError(
+            _("Still used by %(items)s: archive or change those first.")
+            % {"items": ", ".join(str(dependent) for dependent in dependents[:5])}
+        )

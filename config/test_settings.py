@@ -13,6 +13,13 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from config.settings import *  # noqa: F403
 
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":  # noqa: F405
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "The tests run on PostgreSQL: run `make test` (it starts one) or set DATABASE_URL."
+    )
+
 KONTOR_CALLBACK_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 KONTOR_CALLBACK_TIMEOUT_SECONDS = 2.0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
 # The local demo: SQLite (or DATABASE_URL), demo data, web server and a Django-Q2
-# cluster side by side. Ctrl-C stops both.
+# cluster side by side. Ctrl-C stops both. (Translations are committed compiled, so
+# the demo needs no gettext; it installs nothing from Debian.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
 PY=.venv/bin/python
+ADDRESS=127.0.0.1:8000
 
-$PY manage.py compilemessages --ignore=.venv -v0
 $PY manage.py migrate --no-input -v0
 $PY manage.py seed_demo
 $PY manage.py sync_schedules
 
+QPID="" WPID=""
+stop() {
+  trap - EXIT INT TERM
+  [ -n "$QPID$WPID" ] && kill -TERM $QPID $WPID 2>/dev/null
+  wait 2>/dev/null
+  echo
+  echo "Kontor demo stopped."
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
 $PY manage.py qcluster &
 QPID=$!
-$PY manage.py runserver 127.0.0.1:8000 --noreload &
+$PY manage.py runserver "$ADDRESS" --noreload &
 WPID=$!
-trap 'kill -TERM $QPID $WPID 2>/dev/null; wait $QPID $WPID 2>/dev/null; echo; echo "Kontor demo stopped."' INT TERM EXIT
+
+# Wait for the web server to answer before saying it runs.
+for _ in $(seq 60); do
+  if ! kill -0 "$WPID" 2>/dev/null; then
+    echo "The web server did not start (is $ADDRESS already in use?)." >&2
+    exit 1
+  fi
+  $PY - "$ADDRESS" <<'PY' && break
+import sys, urllib.request
+try:
+    urllib.request.urlopen(f"http://{sys.argv[1]}/admin/login/", timeout=1)
+except Exception:
+    sys.exit(1)
+PY
+  sleep 0.5
+done
 
 cat <<MSG
 
   Kontor demo is running (Ctrl-C stops the web server and the task cluster).
 
-  Merchant backend  http://127.0.0.1:8000/admin/
-  Customer portal   http://127.0.0.1:8000/portal/
+  Merchant backend  http://$ADDRESS/admin/
+  Customer portal   http://$ADDRESS/portal/
 
   Demo logins (password for all: kontor-demo)
     admin@kontor.example      Administrator (superuser)
@@ -32,4 +59,4 @@ cat <<MSG
     reader@kontor.example     Customer (portal)
 
 MSG
-wait $WPID
+wait "$WPID"

@@ -6,7 +6,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgfmt >/dev/null || missing+=(gettext)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
-ldconfig -p | grep -q libpango-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+# (grep reads all of ldconfig's output: `ldconfig | grep -q` fails under pipefail.)
+grep -q libpango-1.0 <(ldconfig -p) || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "Please install: ${missing[*]}" >&2; exit 1; fi
   echo "Installing ${missing[*]} (apt-get) ..." >&2

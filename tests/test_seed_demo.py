@@ -46,7 +46,7 @@ def test_seed_demo_twice_creates_and_changes_nothing_the_second_time():
     call_command("seed_demo", stdout=out)
 
     assert snapshot() == first
-    assert "seed_demo catalog: 0 created, 0 updated" in out.getvalue()
+    assert "seed_demo catalog: 0 created, 0 updated, 50 unchanged" in out.getvalue()
     assert "seed_demo people: 0 created, 0 updated, 5 unchanged" in out.getvalue()
     assert len(first["catalog.Offer"]) == 5
     assert len(first["catalog.CorporateOffer"]) == 2
@@ -162,3 +162,15 @@ def test_seed_demo_without_role_groups_fails_loudly_and_writes_nothing():
 
     assert not Offer.objects.exists()
     assert not User.objects.exists()
+
+
+def test_seed_demo_keeps_what_staff_changed_in_the_demo():
+    call_command("seed_demo", stdout=StringIO())
+    family = Offer.objects.get(code="tb-family-digital")
+    family.user_count = 6
+    family.full_clean()
+    family.save()
+
+    call_command("seed_demo", stdout=StringIO())
+
+    assert Offer.objects.get(code="tb-family-digital").user_count == 6

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -14,7 +19,7 @@ from django.utils.translation import ngettext
 from catalog.exceptions import CatalogError
 from catalog.models import Status
 from catalog.money import format_money
-from catalog.services import catalog_item_set_status
+from catalog.services import catalog_item_delete, catalog_item_set_status
 
 
 def money_display(amount, currency: str) -> str:
@@ -62,12 +67,15 @@ class RuleFormSet(BaseInlineFormSet):
 
 
 class CatalogAdmin(admin.ModelAdmin):
-    """Status actions through the catalog service; only drafts can be deleted."""
+    """Status changes only through the catalog service (list actions and the change
+    page's Activate/Archive buttons; the form shows the status read-only, and new items
+    start as drafts); deletion only of drafts, through the service too."""
 
+    change_form_template = "admin/catalog/change_form.html"
     actions = ["activate_selected", "archive_selected"]
     list_filter = ["status"]
     search_fields = ["code", "name"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["status", "created_at", "updated_at"]
     # Fields that identify what was sold: frozen once the item leaves draft.
     frozen_after_draft: tuple[str, ...] = ("code",)
     # Django 6 assumes https for scheme-less URLs; do so already.
@@ -81,6 +89,33 @@ class CatalogAdmin(admin.ModelAdmin):
         if obj is not None and obj.stored_value("status") not in (None, Status.DRAFT):
             fields += [f for f in self.frozen_after_draft if f not in fields]
         return fields
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/status/<str:status>/",
+                self.admin_site.admin_view(self.change_status_view),
+                name=f"{opts.app_label}_{opts.model_name}_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_status_view(self, request, object_id, status):
+        """The change page's Activate/Archive buttons post here."""
+        if request.method != "POST" or status not in (Status.ACTIVE, Status.ARCHIVED):
+            return HttpResponseNotAllowed(["POST"])
+        item = self.get_object(request, unquote(object_id))
+        if item is None:
+            raise Http404
+        if not self.has_change_permission(request, item):
+            raise PermissionDenied
+        self._set_status(request, [item], status)
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", item.pk)
+
+    def delete_model(self, request, obj):
+        catalog_item_delete(item=obj)
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)

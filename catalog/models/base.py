@@ -60,11 +60,16 @@ def validate_currency(value: str) -> None:
         )
 
 
+def default_currency() -> str:
+    # A callable, so that the setting is read at run time and never frozen into migrations.
+    return settings.KONTOR_DEFAULT_CURRENCY
+
+
 def currency_field() -> models.CharField:
     return models.CharField(
         _("currency"),
         max_length=3,
-        default=settings.KONTOR_DEFAULT_CURRENCY,
+        default=default_currency,
         validators=[validate_currency],
     )
 
@@ -145,6 +150,21 @@ class CatalogModel(models.Model):
             if fields is None or field.name in fields or field.attname in fields:
                 stored[field.attname] = getattr(self, field.attname)
         self._stored = stored
+
+    def check_active_parts(self, errors: dict, *fields: str) -> None:
+        """While active, the parts these foreign keys name must be active too."""
+        if self.status != Status.ACTIVE:
+            return
+        for field in fields:
+            part = getattr(self, field) if getattr(self, f"{field}_id") else None
+            if part is not None and part.status != Status.ACTIVE:
+                errors.setdefault(field, []).append(
+                    ValidationError(
+                        _("%(part)s is %(status)s; activate it first."),
+                        params={"part": part, "status": part.get_status_display().lower()},
+                        code="inactive_part",
+                    )
+                )
 
     def validate_contents(self) -> None:
         """Rules over the saved related rows (items, tiers, contracts), checked when the

@@ -280,8 +280,9 @@ class CorporateContract(CatalogModel):
         check_amount_precision(errors, "base_fee_amount", self.base_fee_amount, self.currency)
         if errors:
             raise ValidationError(errors)
-        if self.status == Status.ACTIVE and self.product_id:
-            check_parts_active([self.product], field="product")
+        self.check_active_parts(errors, "product")
+        if errors:
+            raise ValidationError(errors)
         if self.pk:
             self._check_offers_stay_consistent()
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .base import (
     CatalogModel,
     PeriodUnit,
-    Status,
     ValidityMixin,
     amount_field,
     check_amount_precision,
@@ -156,7 +155,7 @@ class Offer(ValidityMixin, CatalogModel):
         self._check_shape(errors)
         self._check_user_count(errors)
         check_amount_precision(errors, "price_amount", self.price_amount, self.currency)
-        self._check_sellable_parts(errors)
+        self.check_active_parts(errors, "product", "plan", "term")
         self._check_code_not_taken_by_corporate_offer(errors)
         if errors:
             raise ValidationError(errors)
@@ -185,7 +184,7 @@ class Offer(ValidityMixin, CatalogModel):
                 errors["billing_interval_unit"] = _("Choose the billing interval's unit.")
 
     def _check_user_count(self, errors: dict) -> None:
-        stored = self.stored_value("user_count")
+        stored = self._current_user_count()
         if stored is not None and self.user_count < stored:
             errors["user_count"] = _(
                 "The user count can be raised but never lowered (it was %(stored)d): "
@@ -196,20 +195,16 @@ class Offer(ValidityMixin, CatalogModel):
                 "Only multi-user offers (user count above 0) have an invitation URL."
             )
 
-    def _check_sellable_parts(self, errors: dict) -> None:
-        """An active offer must not sell an archived product or plan."""
-        if self.status != Status.ACTIVE:
-            return
-        for field in ("product", "plan"):
-            part = getattr(self, field) if getattr(self, f"{field}_id") else None
-            if part is not None and part.status != Status.ACTIVE:
-                errors.setdefault(field, []).append(
-                    ValidationError(
-                        _("%(part)s is %(status)s; activate it before activating this offer."),
-                        params={"part": part, "status": part.get_status_display()},
-                        code="inactive_part",
-                    )
-                )
+    def _current_user_count(self) -> int | None:
+        """The count in the database now, not as loaded: two staff editing one offer
+        must not lower it between them. Inside a transaction (the admin saves in one)
+        the row stays locked until the save commits."""
+        if self.pk is None:
+            return None
+        rows = Offer.objects.filter(pk=self.pk)
+        if transaction.get_connection().in_atomic_block:
+            rows = rows.select_for_update()
+        return rows.values_list("user_count", flat=True).first()
 
     def _check_code_not_taken_by_corporate_offer(self, errors: dict) -> None:
         # Offer and corporate offer codes share one namespace (checkout URLs, the API).

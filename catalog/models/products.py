@@ -277,6 +277,7 @@ class Term(CatalogModel):
             errors["renewal_term"] = _(
                 "A term cannot renew into itself; leave this empty to renew on the same term."
             )
+        self.check_active_parts(errors, "renewal_term")
         if errors:
             raise ValidationError(errors)
 
@@ -324,6 +325,7 @@ class Bundle(ValidityMixin, CatalogModel):
         super().clean()
         errors: dict = {}
         self.check_validity(errors)
+        self.check_active_parts(errors, "term")
         if errors:
             raise ValidationError(errors)
 
@@ -406,6 +408,7 @@ class Plan(ValidityMixin, CatalogModel):
         super().clean()
         errors: dict = {}
         self.check_validity(errors)
+        self.check_active_parts(errors, "term")
         valid = set(PaymentMethod.values)
         if not isinstance(self.payment_methods, list) or not set(self.payment_methods) <= valid:
             errors["payment_methods"] = _("Choose payment methods from: %(choices)s.") % {

@@ -12,8 +12,10 @@ from tests.factories import (
     BundleFactory,
     CorporateContractFactory,
     CorporateOfferFactory,
+    OfferFactory,
     PlanFactory,
     ProductFactory,
+    TermFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -70,22 +72,53 @@ def test_activating_a_corporate_offer_with_a_draft_contract_is_refused():
     assert CorporateOffer.objects.get(pk=offer.pk).status == Status.DRAFT
 
 
-def test_admin_refuses_an_active_bundle_with_an_archived_product(staff_client):
+def test_admin_refuses_adding_an_archived_product_to_an_active_bundle(staff_client):
+    bundle = BundleFactory(code="digital-basic")
     archived = ProductFactory(code="old-archive", archived=True)
-    data = open_form(staff_client, "bundle") | {
-        "code": "digital-basic",
-        "name": "Digital basic",
-        "status": Status.ACTIVE,
-        "valid_from_0": "2027-01-01",
-        "valid_from_1": "00:00",
-    }
-    add_rows(data, "items", {"product": archived, "required": "on"})
+    data = add_rows(open_form(staff_client, "bundle", bundle), "items", {"product": archived})
     before = row_counts(Bundle, BundleItem)
 
-    response = staff_client.post(admin_url("bundle"), data)
+    response = staff_client.post(admin_url("bundle", "change", bundle.pk), data)
 
     assert inline_errors(response, "items") == [f"Activate these first: {archived}."]
     assert row_counts(Bundle, BundleItem) == before
+
+
+def test_archiving_a_product_that_an_active_offer_sells_is_refused_until_that_is_archived():
+    product = ProductFactory(code="paper", name="Paper")
+    offer = OfferFactory(code="paper-monthly", name="Paper monthly", product=product)
+
+    with pytest.raises(CatalogError, match=r"Still used by Paper monthly \(paper-monthly\)"):
+        catalog_item_set_status(item=product, status=Status.ARCHIVED)
+    assert type(product).objects.get(pk=product.pk).status == Status.ACTIVE
+
+    catalog_item_set_status(item=offer, status=Status.ARCHIVED)
+    catalog_item_set_status(item=product, status=Status.ARCHIVED)
+    assert type(product).objects.get(pk=product.pk).status == Status.ARCHIVED
+
+
+def test_archiving_a_contract_of_an_active_corporate_offer_is_refused():
+    contract = CorporateContractFactory()
+    CorporateOfferFactory(contracts=[contract])
+
+    with pytest.raises(CatalogError, match="Still used by"):
+        catalog_item_set_status(item=contract, status=Status.ARCHIVED)
+
+
+def test_activating_an_offer_on_a_draft_term_is_refused():
+    offer = OfferFactory(draft=True, term=TermFactory(draft=True, code="t12", name="12 months"))
+
+    with pytest.raises(CatalogError, match=r"12 months \(t12\) is draft; activate it first"):
+        catalog_item_set_status(item=offer, status=Status.ACTIVE)
+
+
+def test_the_admin_delete_page_deletes_a_draft_through_the_service(staff_client):
+    draft = ProductFactory(draft=True)
+
+    response = staff_client.post(admin_url("product", "delete", draft.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not type(draft).objects.filter(pk=draft.pk).exists()
 
 
 def test_deleting_a_draft_that_was_activated_meanwhile_is_refused():

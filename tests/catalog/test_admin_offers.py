@@ -142,30 +142,38 @@ def test_admin_refuses_an_invitation_url_on_a_single_user_offer(staff_client):
     assert row_counts(Offer) == before
 
 
-def test_admin_refuses_to_activate_an_offer_whose_product_is_archived(staff_client):
-    product = ProductFactory(archived=True, name="Paper", code="paper")
-    data = offer_form(staff_client, status="active", product=str(product.pk))
+def test_admin_creates_offers_as_drafts_whatever_status_is_posted(staff_client):
+    data = offer_form(staff_client, status="active")
 
-    response, before = post_offer(staff_client, data)
+    response, _ = post_offer(staff_client, data)
 
-    assert form_errors(response) == {
-        "product": ["Paper (paper) is Archived; activate it before activating this offer."]
-    }
-    assert row_counts(Offer) == before
+    assert response.status_code == 302
+    assert Offer.objects.latest("pk").status == "draft"
 
 
-def test_admin_refuses_to_activate_a_saved_offer_whose_product_is_archived(staff_client):
+def test_admin_activate_button_refuses_an_offer_whose_product_is_archived(staff_client):
     paper = ProductFactory(archived=True, code="paper", name="Paper")
     offer = OfferFactory(draft=True, product=paper)
-    data = open_form(staff_client, "offer", offer) | {"status": "active"}
 
-    response = staff_client.post(admin_url("offer", "change", offer.pk), data)
+    response = staff_client.post(admin_url("offer", "status", offer.pk, "active"), follow=True)
 
-    assert form_errors(response) == {
-        "product": ["Paper (paper) is Archived; activate it before activating this offer."]
-    }
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{offer.code}: Paper (paper) is archived; activate it first."
+    ]
     offer.refresh_from_db()
     assert offer.status == "draft"
+
+
+def test_admin_activate_button_activates_a_complete_offer_and_get_is_refused(staff_client):
+    offer = OfferFactory(draft=True)
+    url = admin_url("offer", "status", offer.pk, "active")
+
+    assert staff_client.get(url).status_code == 405
+    response = staff_client.post(url)
+
+    assert response.status_code == 302
+    offer.refresh_from_db()
+    assert offer.status == "active"
 
 
 # --- the user count of a saved offer ---------------------------------------------------

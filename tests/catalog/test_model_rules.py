@@ -229,9 +229,7 @@ def test_a_price_has_no_more_decimals_than_its_currency():
 def test_an_active_offer_cannot_sell_an_archived_product():
     offer = OfferFactory(product=ProductFactory(archived=True, code="paper", name="Paper"))
 
-    assert errors_of(offer) == {
-        "product": ["Paper (paper) is Archived; activate it before activating this offer."]
-    }
+    assert errors_of(offer) == {"product": ["Paper (paper) is archived; activate it first."]}
 
 
 def test_a_draft_offer_may_name_an_archived_product():

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from catalog.exceptions import CatalogError
 from catalog.models import Bundle, CorporateContract, Offer, Product, Term
 from catalog.services import catalog_item_delete, catalog_item_set_status
-from tests.catalog.admin_forms import admin_url, form_errors, open_form, row_counts
+from tests.catalog.admin_forms import admin_url, open_form, row_counts
 from tests.factories import (
     BundleFactory,
     CorporateContractFactory,
@@ -25,32 +25,23 @@ pytestmark = pytest.mark.django_db
 # --- never back to draft ----------------------------------------------------------------
 
 
-def test_admin_refuses_setting_an_active_product_back_to_draft(staff_client):
+def test_admin_forms_show_the_status_read_only_so_a_post_cannot_change_it(staff_client):
     product = ProductFactory()
-    data = open_form(staff_client, "product", product) | {"status": "draft"}
+    data = open_form(staff_client, "product", product) | {"status": "draft", "name": "Renamed"}
 
     response = staff_client.post(admin_url("product", "change", product.pk), data)
 
-    assert form_errors(response) == {
-        "status": [
-            "Once active, it cannot return to draft: it may have been sold. Archive it instead."
-        ]
-    }
+    assert response.status_code == 302
     product.refresh_from_db()
-    assert product.status == "active"
+    assert (product.name, product.status) == ("Renamed", "active")
 
 
-def test_admin_refuses_setting_an_archived_offer_back_to_draft(staff_client):
+def test_the_status_view_offers_no_way_back_to_draft(staff_client):
     offer = OfferFactory(archived=True)
-    data = open_form(staff_client, "offer", offer) | {"status": "draft"}
 
-    response = staff_client.post(admin_url("offer", "change", offer.pk), data)
+    response = staff_client.post(admin_url("offer", "status", offer.pk, "draft"))
 
-    assert form_errors(response) == {
-        "status": [
-            "Once active, it cannot return to draft: it may have been sold. Archive it instead."
-        ]
-    }
+    assert response.status_code == 405
     offer.refresh_from_db()
     assert offer.status == "archived"
 
@@ -83,16 +74,14 @@ def test_set_status_refuses_to_activate_an_offer_whose_product_is_archived():
     with pytest.raises(CatalogError) as error:
         catalog_item_set_status(item=offer, status="active")
 
-    assert str(error.value) == (
-        "Paper (paper) is Archived; activate it before activating this offer."
-    )
+    assert str(error.value) == ("Paper (paper) is archived; activate it first.")
     assert Offer.objects.get(pk=offer.pk).status == "draft"
 
 
 def test_set_status_refuses_to_activate_an_offer_whose_plan_is_a_draft():
     offer = OfferFactory(draft=True, complex=True, plan__draft=True, plan__code="premium")
 
-    with pytest.raises(CatalogError, match=r"\(premium\) is Draft; activate it"):
+    with pytest.raises(CatalogError, match=r"\(premium\) is draft; activate it"):
         catalog_item_set_status(item=offer, status="active")
 
     assert Offer.objects.get(pk=offer.pk).status == "draft"
@@ -229,7 +218,7 @@ def test_activate_selected_refuses_an_offer_whose_product_is_archived(staff_clie
     assert sorted(messages) == [
         (
             "error",
-            "paper-monthly: Paper (paper) is Archived; activate it before activating this offer.",
+            "paper-monthly: Paper (paper) is archived; activate it first.",
         ),
         ("success", "1 item updated."),
     ]

@@ -58,6 +58,15 @@ def fill_validity(page: Page) -> None:
     page.locator("#id_valid_from_1").fill("00:00:00")
 
 
+def save_and_activate(page: Page) -> None:
+    """New catalog items are drafts; the change page's Activate button publishes them."""
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    page.get_by_role("button", name="Activate").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("1 item updated.")
+    expect(page.locator(".field-status .readonly")).to_have_text("Active")
+
+
 def test_catalog_manager_creates_bundle_plan_and_multi_user_offer(
     page: Page, screenshot, catalog_manager, products
 ):
@@ -69,35 +78,29 @@ def test_catalog_manager_creates_bundle_plan_and_multi_user_offer(
     page.goto("/admin/catalog/bundle/add/")
     page.get_by_label("Code").fill("e2e-morning")
     page.get_by_label("Name").fill("Morning bundle")
-    page.get_by_label("Status").select_option(label="Active")
     fill_validity(page)
     choose_autocomplete(page, "#items-0", "product", "Digital", "Morning Digital (e2e-digital)")
     page.get_by_role("button", name="Add another Bundle item").click()
     choose_autocomplete(page, "#items-1", "product", "Audio", "Morning Audio (e2e-audio)")
     page.locator("#id_items-1-required").uncheck()
     screenshot("02-bundle-form")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
-    expect(page.get_by_role("link", name="e2e-morning", exact=True)).to_be_visible()
+    save_and_activate(page)
 
     # A plan with that bundle, through the plan-bundle inline.
     page.goto("/admin/catalog/plan/add/")
     page.get_by_label("Code").fill("e2e-morning-plan")
     page.get_by_label("Name").fill("Morning plan")
-    page.get_by_label("Status").select_option(label="Active")
     fill_validity(page)
     choose_autocomplete(
         page, "#plan_bundles-0", "bundle", "Morning", "Morning bundle (e2e-morning)"
     )
     screenshot("03-plan-form")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    save_and_activate(page)
 
     # A multi-user offer of that plan: main user + 4.
     page.goto("/admin/catalog/offer/add/")
     page.get_by_label("Code").fill("e2e-morning-family")
     page.get_by_label("Name").fill("Morning family")
-    page.get_by_label("Status").select_option(label="Active")
     page.get_by_label("Type").select_option(label="Complex time-based subscription")
     choose_autocomplete(page, "form", "plan", "Morning", "Morning plan (e2e-morning-plan)")
     page.get_by_role("spinbutton", name="Price:").fill("24.90")
@@ -106,15 +109,17 @@ def test_catalog_manager_creates_bundle_plan_and_multi_user_offer(
     fill_validity(page)
     page.get_by_label("User count").fill("4")
     screenshot("04-offer-form")
-    page.get_by_role("button", name="Save", exact=True).click()
+    save_and_activate(page)
+    screenshot("05-offer-activated")
 
-    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    page.goto("/admin/catalog/offer/")
     row = page.locator(
         "#result_list tr", has=page.get_by_role("link", name="e2e-morning-family", exact=True)
     )
     expect(row).to_contain_text("Morning plan")
     expect(row.locator(".field-user_count")).to_have_text("4")
-    screenshot("05-offer-changelist")
+    expect(row.locator(".field-status")).to_have_text("Active")
+    screenshot("06-offer-changelist")
 
     offer = Offer.objects.get(code="e2e-morning-family")
     assert (offer.kind, offer.plan.code, offer.status) == (
