@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.forms import Textarea
+from django.forms import Textarea, TextInput
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -46,16 +46,16 @@ PREVIEW_CSP = {
 }
 
 
-def _variable_docs(mail_type: str) -> list[dict[str, str]]:
+def _variable_docs(mail_type: str, language: str = "en") -> list[dict[str, str]]:
+    samples = sample_context(mail_type, language)
     return [
         {
             "placeholder": "{{ " + variable.name + " }}",
             "description": str(variable.description),
-            "sample": ", ".join(variable.sample)
-            if isinstance(variable.sample, list)
-            else str(variable.sample),
+            "sample": ", ".join(value) if isinstance(value, list) else str(value),
         }
         for variable in variables_for(mail_type)
+        for value in [samples[variable.name]]
     ]
 
 
@@ -67,9 +67,10 @@ class MailTemplateAdmin(admin.ModelAdmin):
     actions = ["activate", "deactivate"]
     fields = ["type", "language", "active", "subject", "body_text", "body_html"]
     formfield_overrides = {
+        models.CharField: {"widget": TextInput(attrs={"class": "vLargeTextField"})},
         models.TextField: {
             "widget": Textarea(attrs={"rows": 14, "cols": 100, "class": "vLargeTextField"})
-        }
+        },
     }
 
     def get_readonly_fields(self, request: HttpRequest, obj: MailTemplate | None = None):
@@ -78,8 +79,9 @@ class MailTemplateAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         types = [obj.type] if obj else MailType.values
+        language = obj.language if obj else "en"
         context["mail_variables"] = [
-            {"type": MailType(t).label, "variables": _variable_docs(t)} for t in types
+            {"type": MailType(t).label, "variables": _variable_docs(t, language)} for t in types
         ]
         context["mail_filters"] = ", ".join(ALLOWED_FILTERS)
         context["mail_example"] = "{{ offer_name }}"
@@ -120,7 +122,7 @@ class MailTemplateAdmin(admin.ModelAdmin):
             "original": template,
             "title": _("Preview"),
             "subtitle": str(template),
-            "samples": _variable_docs(template.type),
+            "samples": _variable_docs(template.type, template.language),
         }
         try:
             subject, text, html = render_mail(
@@ -129,7 +131,12 @@ class MailTemplateAdmin(admin.ModelAdmin):
         except MailRenderError as exc:
             context["error"] = exc.message
         else:
-            context.update(subject=subject, text=text, has_html=bool(html))
+            context.update(
+                subject=subject,
+                text=text,
+                text_rows=min(len(text.splitlines()) + 3, 40),
+                has_html=bool(html),
+            )
         return TemplateResponse(request, "admin/notifications/mailtemplate/preview.html", context)
 
     def preview_html_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -40,6 +40,8 @@ BUTTON = (
     "background-color:#1f5fbf;color:#ffffff;text-decoration:none;border-radius:4px;"
     'font-weight:bold;">{label}</a></p>'
 )
+# A long link may break anywhere, or it widens the message past a phone's screen.
+LINK = '<a href="{url}" style="color:#1f5fbf;word-break:break-all;">{url}</a>'
 SMALL = '<p style="margin:0 0 16px;font-size:13px;color:#616e7c;">'
 TABLE = '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:0 0 16px;">'
 ROW = '<tr><td style="padding:2px 16px 2px 0;color:#616e7c;">{label}</td><td style="padding:2px 0;font-weight:bold;">{value}</td></tr>'
@@ -80,7 +82,7 @@ If you were not expecting this invitation, you can ignore this e-mail.
 {P}{{{{ inviter_name }}}} has invited you to use <strong>{{{{ offer_name }}}}</strong> from {{{{ merchant_name }}}}.</p>
 {BUTTON.format(url="{{ invitation_url }}", label="Accept the invitation")}
 {P}Or enter the invitation code <strong>{{{{ invitation_code }}}}</strong> in the portal. The invitation is for {{{{ recipient_email }}}} and expires on {{{{ expires_at }}}}.</p>
-{SMALL}If the button does not work, copy this link into your browser:<br>{{{{ invitation_url }}}}</p>
+{SMALL}If the button does not work, copy this link into your browser:<br>{LINK.format(url="{{ invitation_url }}")}</p>
 {SMALL}If you were not expecting this invitation, you can ignore this e-mail.</p>
 {_signature("en")}""",
     },
@@ -104,7 +106,7 @@ Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorie
 {P}{{{{ inviter_name }}}} hat Sie eingeladen, <strong>{{{{ offer_name }}}}</strong> von {{{{ merchant_name }}}} zu nutzen.</p>
 {BUTTON.format(url="{{ invitation_url }}", label="Einladung annehmen")}
 {P}Oder geben Sie im Portal den Einladungscode <strong>{{{{ invitation_code }}}}</strong> ein. Die Einladung gilt für {{{{ recipient_email }}}} und läuft am {{{{ expires_at }}}} ab.</p>
-{SMALL}Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:<br>{{{{ invitation_url }}}}</p>
+{SMALL}Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:<br>{LINK.format(url="{{ invitation_url }}")}</p>
 {SMALL}Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.</p>
 {_signature("de")}""",
     },
@@ -265,7 +267,7 @@ If you do not want to accept it, there is nothing you need to do.
         "content": f"""{P}{GREETING["en"]}</p>
 {P}Your invitation to <strong>{{{{ offer_name }}}}</strong> from {{{{ merchant_name }}}} expires on {{{{ expires_at }}}}. Accept it before then to get access.</p>
 {BUTTON.format(url="{{ invitation_url }}", label="Accept the invitation")}
-{SMALL}If the button does not work, copy this link into your browser:<br>{{{{ invitation_url }}}}</p>
+{SMALL}If the button does not work, copy this link into your browser:<br>{LINK.format(url="{{ invitation_url }}")}</p>
 {SMALL}If you do not want to accept it, there is nothing you need to do.</p>
 {_signature("en")}""",
     },
@@ -284,7 +286,7 @@ Wenn Sie die Einladung nicht annehmen möchten, müssen Sie nichts weiter tun.
         "content": f"""{P}{GREETING["de"]}</p>
 {P}Ihre Einladung zu <strong>{{{{ offer_name }}}}</strong> von {{{{ merchant_name }}}} läuft am {{{{ expires_at }}}} ab. Nehmen Sie sie vorher an, um Zugang zu erhalten.</p>
 {BUTTON.format(url="{{ invitation_url }}", label="Einladung annehmen")}
-{SMALL}Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:<br>{{{{ invitation_url }}}}</p>
+{SMALL}Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:<br>{LINK.format(url="{{ invitation_url }}")}</p>
 {SMALL}Wenn Sie die Einladung nicht annehmen möchten, müssen Sie nichts weiter tun.</p>
 {_signature("de")}""",
     },

@@ -93,7 +93,7 @@ class MailMessage(models.Model):
 
     class Meta:
         verbose_name = _("e-mail")
-        verbose_name_plural = _("e-mail log")
+        verbose_name_plural = _("e-mails")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
