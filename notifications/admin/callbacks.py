@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -37,6 +38,19 @@ _SHOW_ONCE_SESSION_KEY = "kontor.callback_endpoint.{pk}.show_once"
 _LABELS = dict(EventType.choices)
 
 
+def _short_label(event_type: str) -> str:
+    """ "CREATE" for "CREATE: user subscription created": the SPEC's names of the user
+    subscription callbacks; other types keep their whole label."""
+    label = str(_LABELS.get(event_type, event_type))
+    return label.split(":", 1)[0]
+
+
+def _event_type_html(event_type: str) -> str:
+    return format_html(
+        '<span title="{}">{}</span>', _LABELS.get(event_type, event_type), _short_label(event_type)
+    )
+
+
 def _https_by_default(field, **kwargs):
     # Django 6 assumes https for scheme-less URLs; do so already.
     if isinstance(field, models.URLField):
@@ -46,9 +60,11 @@ def _https_by_default(field, **kwargs):
 
 class CallbackEndpointForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(
-        label=_("event types"),
+        label=capfirst(CallbackEndpoint._meta.get_field("event_types").verbose_name),
         choices=SUBSCRIBABLE_EVENT_TYPES,
-        widget=forms.CheckboxSelectMultiple,
+        # The admin's class for lists of choices: without it each label is squeezed into
+        # the 160px of a field label.
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
         error_messages={"required": _("Choose at least one event type.")},
         help_text=_("The events this endpoint receives."),
     )
@@ -57,6 +73,9 @@ class CallbackEndpointForm(forms.ModelForm):
         model = CallbackEndpoint
         fields = ["name", "url", "event_types", "active"]
         formfield_callback = _https_by_default
+        # Not the admin's URL widget: it shows the URL as a link to click, and a callback
+        # URL is nothing to open in a browser.
+        widgets = {"url": forms.URLInput(attrs={"class": "vURLField"})}
 
 
 @admin.register(CallbackEndpoint)
@@ -107,9 +126,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     def event_types_display(self, obj: CallbackEndpoint) -> str:
         if set(obj.event_types) >= {value for value, _label in SUBSCRIBABLE_EVENT_TYPES}:
             return _("All events")
-        return format_html_join(
-            "", "<div>{}</div>", ((_LABELS.get(t, t),) for t in obj.event_types)
-        )
+        return format_html_join(", ", "{}", ((_event_type_html(t),) for t in obj.event_types))
 
     @admin.display(description=_("last delivery"), ordering="last_delivery_status")
     def last_delivery(self, obj: CallbackEndpoint) -> str:
@@ -119,7 +136,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     @admin.display(description=_("signing secret"))
     def masked_secret_display(self, obj: CallbackEndpoint) -> str:
         return format_html(
-            "<code>{}</code><div class='help'>{}</div>",
+            "<code>{}</code><p class='quiet'>{}</p>",
             obj.masked_secret,
             _(
                 "Shown in full only once, when it was made. Lost it? Rotate it and give the "
@@ -209,7 +226,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             delivery = callback_endpoint_ping(endpoint_id=endpoint.pk)
             self.message_user(
                 request,
-                _("Test ping sent to %(endpoint)s. Its attempts are listed below.")
+                _("A test ping to %(endpoint)s is on its way; reload this page to see the answer.")
                 % {"endpoint": endpoint.name},
                 messages.SUCCESS,
             )
@@ -275,6 +292,8 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
 class CallbackAttemptInline(admin.TabularInline):
     model = CallbackAttempt
+    # A plain read-only table: Django's tabular template repeats each row's str() above it.
+    template = "admin/notifications/callbackdelivery/attempts.html"
     fields = ["attempted_at", "succeeded", "status_code", "duration_ms", "error", "response"]
     readonly_fields = fields
     extra = 0
@@ -304,16 +323,16 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
         "endpoint_name",
         "status",
         "attempts",
-        "last_status_code",
+        "last_answer",
         "next_attempt_at",
     ]
     list_select_related = ["event", "endpoint"]
-    list_filter = ["status", "endpoint", "event__type", "created_at"]
+    list_filter = ["status", "endpoint", "event__type"]
     search_fields = ["event__event_id__exact", "endpoint__name"]
     date_hierarchy = "created_at"
     fields = [
         "endpoint",
-        "event_type",
+        "event_label",
         "event_id",
         "status",
         "attempts",
@@ -341,7 +360,17 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("event"), ordering="event__type")
     def event_type(self, obj: CallbackDelivery) -> str:
+        return _event_type_html(obj.event.type)
+
+    @admin.display(description=_("event"))
+    def event_label(self, obj: CallbackDelivery) -> str:
         return obj.event.get_type_display()
+
+    @admin.display(description=_("last answer"), ordering="last_status_code")
+    def last_answer(self, obj: CallbackDelivery) -> str:
+        if obj.last_status_code is not None:
+            return str(obj.last_status_code)
+        return _("none") if obj.attempts else "—"
 
     @admin.display(description=_("endpoint"), ordering="endpoint__name")
     def endpoint_name(self, obj: CallbackDelivery) -> str:
@@ -351,7 +380,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
     def event_id(self, obj: CallbackDelivery) -> str:
         return str(obj.event.event_id)
 
-    @admin.display(description=_("body"))
+    @admin.display(description=_("body (as sent, but indented here)"))
     def body(self, obj: CallbackDelivery) -> str:
         event = obj.event
         sent = signing.callback_body(
@@ -363,9 +392,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
             payload=event.payload,
         )
         return format_html(
-            "<pre>{}</pre><div class='help'>{}</div>",
-            json.dumps(json.loads(sent), indent=2, ensure_ascii=False),
-            _("Sent compact, as one line; indented here to read."),
+            "<pre>{}</pre>", json.dumps(json.loads(sent), indent=2, ensure_ascii=False)
         )
 
     # --- replay ----------------------------------------------------------------------

@@ -42,7 +42,7 @@ class CallbackEndpoint(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.url})"
+        return self.name
 
     @classmethod
     def from_db(cls, db, field_names, values):

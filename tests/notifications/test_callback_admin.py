@@ -177,8 +177,8 @@ def test_a_test_ping_from_the_admin_reaches_the_receiver(
     [request] = receiver.requests
     assert Webhook(endpoint.secret).verify(request.body, request.headers)["type"] == "ping"
     page = _text(staff_client.get(response["Location"]))
-    assert "Test ping sent to CRM. Its attempts are listed below." in page
-    assert '<td class="field-status_code"><p>200</p></td>' in page
+    assert "A test ping to CRM is on its way; reload this page to see the answer." in page
+    assert '<td class="field-status_code">200</td>' in page
 
 
 def test_the_ping_action_pings_each_selected_endpoint(
@@ -253,7 +253,7 @@ def test_a_delivery_page_shows_every_attempt_and_the_body(staff_client, receiver
 
     page = _text(staff_client.get(_url("change", delivery.pk, model="callbackdelivery")))
 
-    assert '<td class="field-status_code"><p>500</p></td>' in page
+    assert '<td class="field-status_code">500</td>' in page
     assert "<pre>database is down</pre>" in page
     assert "The receiver answered 500; only 2xx counts as received." in page
     assert f"&quot;event_id&quot;: &quot;{delivery.event.event_id}&quot;" in page
@@ -333,6 +333,6 @@ def test_the_endpoint_list_shows_event_types_and_the_last_delivery_status(staff_
     page = _text(staff_client.get(_url("changelist")))
 
     assert '<td class="field-last_delivery">Failed</td>' in page
-    assert "<div>CREATE: user subscription created</div>" in page
+    assert '<span title="CREATE: user subscription created">CREATE</span>' in page
     assert '<td class="field-event_types_display">All events</td>' in page
     assert delivery.endpoint.name in page
