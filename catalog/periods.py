@@ -69,9 +69,8 @@ def period_containing(anchor: D, moment: D, count: int, unit: str) -> tuple[int,
 
 
 def _estimate_index(anchor: date, moment: date, count: int, unit: str) -> int:
-    days = (moment - anchor).days
-    per_unit = {"day": 1, "week": 7, "month": 30.436875, "year": 365.2425}[Unit(unit)]
-    return max(0, int(days // (per_unit * count)))
+    """A first guess that period_containing corrects by stepping: exactness not needed."""
+    return max(0, int((moment - anchor).days // approximate_days(count, unit)))
 
 
 # Approximate lengths let us compare periods of different units (is a cancellation period

@@ -7,7 +7,10 @@ from django.contrib.auth.forms import (
     PasswordResetForm,
     UserChangeForm,
 )
+from django.db import transaction
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
+from django_q.tasks import async_task
 
 from .models import User, normalize_email
 
@@ -31,13 +34,37 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class EmailPasswordResetForm(PasswordResetForm):
-    """Django's reset form with Kontor's label; matching and sending are Django's."""
+    """Django's reset form with Kontor's label. The message is rendered here, in the
+    request's language, and sent from a task: no e-mail provider is called inside a web
+    request (and the answer takes as long whether or not the address has an account)."""
 
     email = forms.EmailField(
         label=_("E-mail address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        transaction.on_commit(
+            lambda: async_task(
+                "subscriptions.tasks.send_email", subject, body, from_email, to_email, html
+            )
+        )
 
 
 class UserAddForm(AdminUserCreationForm):

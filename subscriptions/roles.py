@@ -11,9 +11,10 @@ sense (staff accounts, groups, superuser status), so it is scoped on its own: on
 Administrators manage users, Customer support may look them up.
 
 ``sync_staff_roles(apps)`` creates the groups and sets each group's permissions to
-exactly what its role grants. It is **re-runnable** and meant to be re-run: an app that
-adds models adds a data migration of its own that calls it, so the roles pick up the
-new models' permissions::
+exactly what its role grants. It is **re-runnable** and meant to be re-run: when an app
+adds models, a data migration that calls it picks up their permissions. The migration
+lives in an app that may import this one (``subscriptions`` itself for apps below it,
+as ``0003_staff_roles_for_notifications`` does; the app's own for seats and billing)::
 
     from django.db import migrations
 

@@ -3,6 +3,20 @@
 import pytest
 from django_q.conf import Conf
 
+from subscriptions.roles import sync_staff_roles
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _staff_roles_present(django_db_setup, django_db_blocker):
+    """The role groups come from a data migration, but a transactional test's flush
+    removes them, and `--reuse-db` does not migrate again: make sure they exist when the
+    session starts (after an interrupted run) and when it ends (for the next run)."""
+    with django_db_blocker.unblock():
+        sync_staff_roles()
+    yield
+    with django_db_blocker.unblock():
+        sync_staff_roles()
+
 
 @pytest.fixture(autouse=True)
 def _synchronous_tasks(monkeypatch):

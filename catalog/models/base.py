@@ -176,6 +176,9 @@ class CatalogModel(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        # Codes are compared case-insensitively (URLs, the API): store them lower-case,
+        # so the unique index also refuses "TB-DIGITAL" beside "tb-digital".
+        self.code = (self.code or "").lower()
         stored_status = self.stored_value("status")
         if stored_status and stored_status != Status.DRAFT and self.status == Status.DRAFT:
             raise ValidationError(

@@ -12,6 +12,7 @@ from catalog.models import (
     ContractFolder,
     ContractTier,
     CorporateContract,
+    Product,
     Term,
     validate_bundle_contents,
     validate_offer_contracts,
@@ -634,3 +635,11 @@ def test_a_tier_of_a_contract_being_created_is_checked_in_that_contracts_currenc
     assert error.value.message_dict["unit_amount"][-1] == (
         "USD amounts have at most 2 decimal places."
     )
+
+
+def test_codes_are_stored_lower_case_so_case_variants_collide():
+    ProductFactory(code="tb-digital")
+    shouting = Product(code="TB-DIGITAL", name="Digital", tax_rate=Decimal("7.00"))
+
+    assert errors_of(shouting) == {"code": ["Product with this Code already exists."]}
+    assert shouting.code == "tb-digital"

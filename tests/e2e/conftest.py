@@ -85,12 +85,3 @@ def staff_roles(transactional_db) -> None:
     """The role groups. The data migration made them, but every transactional test
     flushes the database afterwards, so an earlier browser test may have removed them."""
     sync_staff_roles()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _restore_staff_roles_after_flush(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """Leave the groups behind for the next `--reuse-db` run: migrate does not rerun a
-    data migration, and the last transactional test's flush has removed them."""
-    yield
-    with django_db_blocker.unblock():
-        sync_staff_roles()

@@ -10,6 +10,19 @@ from .conftest import CUSTOMER_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def request_reset(client, django_capture_on_commit_callbacks):
+    """Ask for a reset e-mail; it is queued after commit and sent by the task (inline in
+    tests, where Django-Q2 runs synchronously)."""
+
+    def post(email: str, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/portal/password/reset/", {"email": email}, **kwargs)
+
+    return post
+
+
 NEW_PASSWORD = "Fresh-Kontor-Passw0rd"
 
 
@@ -20,8 +33,24 @@ def _reset_link(message) -> str:
     return link
 
 
-def test_password_reset_sends_one_email_with_a_link_to_the_account(client, customer):
-    response = client.post("/portal/password/reset/", {"email": "ANNA.SCHMIDT@example.com"})
+def test_password_reset_is_sent_from_a_task_not_inside_the_request(
+    client, customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # queue as in production; no worker runs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/portal/password/reset/", {"email": customer.email})
+
+    assert response.status_code == 302
+    assert mail.outbox == []
+    assert OrmQ.objects.count() == 1
+
+
+def test_password_reset_sends_one_email_with_a_link_to_the_account(client, request_reset, customer):
+    response = request_reset("ANNA.SCHMIDT@example.com")
 
     assert response.status_code == 302
     assert response["Location"] == "/portal/password/reset/sent/"
@@ -36,8 +65,8 @@ def test_password_reset_sends_one_email_with_a_link_to_the_account(client, custo
     assert f'href="http://testserver{_reset_link(message)}"' in html_body
 
 
-def test_reset_link_lets_the_user_set_a_new_password(client, customer):
-    client.post("/portal/password/reset/", {"email": customer.email})
+def test_reset_link_lets_the_user_set_a_new_password(client, request_reset, customer):
+    request_reset(customer.email)
     link = _reset_link(mail.outbox[0])
 
     form_page = client.get(link, follow=True)
@@ -56,8 +85,8 @@ def test_reset_link_lets_the_user_set_a_new_password(client, customer):
     assert client.session[SESSION_KEY] == str(customer.pk)
 
 
-def test_reset_link_works_only_once(client, customer):
-    client.post("/portal/password/reset/", {"email": customer.email})
+def test_reset_link_works_only_once(client, request_reset, customer):
+    request_reset(customer.email)
     link = _reset_link(mail.outbox[0])
     set_password_url = client.get(link)["Location"]
     client.post(set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
@@ -69,8 +98,8 @@ def test_reset_link_works_only_once(client, customer):
     assert 'name="new_password1"' not in html
 
 
-def test_reset_refuses_mismatched_passwords_and_keeps_the_old_one(client, customer):
-    client.post("/portal/password/reset/", {"email": customer.email})
+def test_reset_refuses_mismatched_passwords_and_keeps_the_old_one(client, request_reset, customer):
+    request_reset(customer.email)
     set_password_url = client.get(_reset_link(mail.outbox[0]))["Location"]
 
     response = client.post(
@@ -83,18 +112,18 @@ def test_reset_refuses_mismatched_passwords_and_keeps_the_old_one(client, custom
     assert customer.check_password(CUSTOMER_PASSWORD)
 
 
-def test_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(client, customer):
-    response = client.post("/portal/password/reset/", {"email": "nobody@example.com"})
+def test_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(
+    client, request_reset, customer
+):
+    response = request_reset("nobody@example.com")
 
     assert response.status_code == 302
     assert response["Location"] == "/portal/password/reset/sent/"
     assert mail.outbox == []
 
 
-def test_reset_email_is_in_german_when_asked_for_in_german(client, customer):
-    client.post(
-        "/portal/password/reset/", {"email": customer.email}, headers={"accept-language": "de"}
-    )
+def test_reset_email_is_in_german_when_asked_for_in_german(request_reset, customer):
+    request_reset(customer.email, headers={"accept-language": "de"})
 
     assert mail.outbox[0].subject == "Ihr Kontor-Passwort zurücksetzen"
 
