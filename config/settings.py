@@ -134,6 +134,9 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 ANYMAIL = env.dict("ANYMAIL", default={})
+# Seconds before a hung mail server gives up (Django's default is to wait forever, which
+# would hold a worker and the message's row lock).
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Kontor <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -16,11 +16,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from notifications.events import EventType, MailType
+from notifications.mail_context import variable_names
 from notifications.models import Event
 
 from .callbacks import callback_deliveries_create_for_event, callback_deliveries_send_due
@@ -44,8 +47,19 @@ class Mail:
     context: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Mistakes here are the emitter's bugs: refuse them in its transaction, rather
+        # than record an e-mail that fails on every attempt.
         if self.template not in MailType.values:
             raise ValueError(f"Unknown mail template type {self.template!r}.")
+        try:
+            validate_email(self.to)
+        except ValidationError as error:
+            raise ValueError(f"{self.to!r} is not an e-mail address.") from error
+        missing = set(variable_names(self.template)) - {"merchant_name"} - set(self.context)
+        if missing:
+            raise ValueError(
+                f"A {self.template} e-mail needs {', '.join(sorted(missing))} in its context."
+            )
 
 
 def emit(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from notifications.events import EventType, MailType
+from notifications.mail_context import sample_context
 from notifications.models import Event
 from notifications.scheduling import sync_schedules
 from notifications.services import Mail, emit, event_dispatch, notifications_sweep
@@ -75,7 +76,7 @@ def test_the_requested_mails_are_kept_with_the_event():
                 template=MailType.USER_INVITED,
                 to="rita@example.com",
                 language="de",
-                context={"first_name": "Rita"},
+                context=sample_context(MailType.USER_INVITED, "de"),
             )
         ],
     )
@@ -85,9 +86,19 @@ def test_the_requested_mails_are_kept_with_the_event():
             "template": "user_invited",
             "to": "rita@example.com",
             "language": "de",
-            "context": {"first_name": "Rita"},
+            "context": sample_context(MailType.USER_INVITED, "de"),
         }
     ]
+
+
+def test_a_mail_without_its_variables_or_with_a_bad_address_is_refused_at_emit():
+    context = sample_context(MailType.USER_ADDED)
+    del context["offer_name"]
+
+    with pytest.raises(ValueError, match="A user_added e-mail needs offer_name in its context"):
+        Mail(template=MailType.USER_ADDED, to="tom@example.com", context=context)
+    with pytest.raises(ValueError, match="is not an e-mail address"):
+        Mail(template=MailType.USER_ADDED, to="tom@", context=sample_context(MailType.USER_ADDED))
 
 
 def test_the_sweep_dispatches_an_event_whose_task_was_lost():

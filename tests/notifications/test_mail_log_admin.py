@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from notifications.events import EventType, MailType
+from notifications.mail_context import sample_context
 from notifications.models import MailMessage
 from notifications.services import Mail, emit
 from notifications.services.mail import MailNotRetryable, mail_message_retry
@@ -27,7 +28,8 @@ def _messages(*statuses):
             Mail(
                 template=MailType.INVOICE_ISSUED,
                 to=f"customer{i}@example.com",
-                context={"invoice_number": f"2027-{i:06d}"},
+                context=sample_context(MailType.INVOICE_ISSUED)
+                | {"invoice_number": f"2027-{i:06d}"},
             )
             for i in range(len(statuses))
         ],

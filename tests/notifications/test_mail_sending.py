@@ -99,9 +99,14 @@ def test_dispatching_creates_one_message_per_requested_mail_once():
                 template=MailType.USER_INVITED,
                 to="rita@example.com",
                 language="de-AT",
-                context={"offer_name": "Team Pro", "password": "not kept"},
+                context={**sample_context(MailType.USER_INVITED), "password": "not kept"},
             ),
-            Mail(template=MailType.USER_ADDED, to="tom@example.com", language="fr"),
+            Mail(
+                template=MailType.USER_ADDED,
+                to="tom@example.com",
+                language="fr",
+                context=sample_context(MailType.USER_ADDED),
+            ),
         ],
     )
 
@@ -115,7 +120,7 @@ def test_dispatching_creates_one_message_per_requested_mail_once():
         (0, "user_invited", "de", "rita@example.com", "queued"),
         (1, "user_added", "en", "tom@example.com", "queued"),
     ]
-    assert messages[0].context == {"offer_name": "Team Pro", "merchant_name": "Kontor"}
+    assert messages[0].context == sample_context(MailType.USER_INVITED)  # no "password"
 
 
 def test_an_inactive_template_sends_nothing_and_the_message_is_skipped():
@@ -332,9 +337,12 @@ def test_the_esps_message_id_is_stored_from_anymail(settings):
 
 def test_a_template_that_does_not_render_with_the_messages_values_fails_at_once():
     _activate(MailType.USER_ADDED, "en")
+    message = _queue(context=sample_context(MailType.USER_ADDED))
+    # emit() refuses a missing variable; an event recorded before the variable was added
+    # to the type still lacks it.
     context = sample_context(MailType.USER_ADDED)
     del context["portal_url"]
-    message = _queue(context=context)
+    MailMessage.objects.filter(pk=message.pk).update(context=context)
 
     tasks.send_mail_message(message.pk)
 

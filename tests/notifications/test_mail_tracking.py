@@ -9,6 +9,7 @@ import time_machine
 from anymail.signals import AnymailTrackingEvent, tracking
 
 from notifications.events import EventType, MailType
+from notifications.mail_context import sample_context
 from notifications.models import MailMessage
 from notifications.services import Mail, emit
 from notifications.services.mail import mail_messages_create_for_event
@@ -22,7 +23,13 @@ def _sent(provider_message_id, to="rita@example.com"):
     event = emit(
         type=EventType.PAYMENT_FAILED,
         payload={},
-        mails=[Mail(template=MailType.PAYMENT_FAILED, to=to)],
+        mails=[
+            Mail(
+                template=MailType.PAYMENT_FAILED,
+                to=to,
+                context=sample_context(MailType.PAYMENT_FAILED),
+            )
+        ],
     )
     [message_id] = mail_messages_create_for_event(event=event)
     MailMessage.objects.filter(pk=message_id).update(
