@@ -16,7 +16,7 @@ from catalog.models import (
     validate_offer_contracts,
     validate_tiers,
 )
-from catalog.models.corporate import FOLDER_ANCESTRY
+from catalog.models.folders import FOLDER_ANCESTRY
 
 from .base import CatalogAdmin, RuleFormSet, money_display
 

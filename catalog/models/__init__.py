@@ -1,28 +1,25 @@
 """The catalog (SPEC §1). A package: one module per family of models."""
 
 from .base import PaymentMethod, PeriodUnit, Status
-from .corporate import (
-    ContractFolder,
-    ContractTier,
-    CorporateContract,
-    CorporateOffer,
-    CorporateOfferContract,
-    ReportingTag,
-    validate_offer_contracts,
-    validate_tiers,
-)
-from .offers import Offer
-from .products import (
+from .bundles import (
     Bundle,
     BundleItem,
-    Discount,
     Plan,
     PlanBundle,
-    Product,
-    Term,
     validate_bundle_contents,
     validate_plan_bundles,
 )
+from .corporate import (
+    CorporateContract,
+    CorporateOffer,
+    CorporateOfferContract,
+    validate_offer_contracts,
+)
+from .folders import ContractFolder, ReportingTag
+from .offers import Offer
+from .products import Discount, Product
+from .terms import Term
+from .tiers import ContractTier, validate_tiers
 
 __all__ = [
     "Bundle",

@@ -7,7 +7,7 @@ inline formsets, the services and the API all apply the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -28,95 +28,10 @@ from .base import (
     currency_field,
     validity_constraint,
 )
+from .folders import ContractFolder, ReportingTag
 from .offers import Offer
 from .products import Product
-
-# Folders nest at most this deep, so one select_related loads any folder's whole path.
-MAX_FOLDER_DEPTH = 5
-FOLDER_ANCESTRY = "__".join(["parent"] * (MAX_FOLDER_DEPTH - 1))
-
-
-class ContractFolder(models.Model):
-    """A folder tree (at most MAX_FOLDER_DEPTH levels) to keep many contracts tidy."""
-
-    name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="children",
-        verbose_name=_("parent folder"),
-    )
-
-    class Meta:
-        verbose_name = _("contract folder")
-        verbose_name_plural = _("contract folders")
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["parent", "name"],
-                name="folder_name_unique_in_parent",
-                violation_error_message=_("A folder with this name already exists here."),
-            ),
-            models.UniqueConstraint(
-                fields=["name"],
-                condition=Q(parent__isnull=True),
-                name="folder_name_unique_at_root",
-                violation_error_message=_("A top-level folder with this name already exists."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        # Walks up through `parent`; list pages select_related(FOLDER_ANCESTRY) so that
-        # this costs no query.
-        return " / ".join(folder.name for folder in self.ancestry())
-
-    def ancestry(self) -> list[ContractFolder]:
-        """Root first, this folder last."""
-        chain, node, seen = [], self, set()
-        while node is not None and node.pk not in seen:
-            seen.add(node.pk)
-            chain.append(node)
-            node = node.parent
-        return chain[::-1]
-
-    def clean(self) -> None:
-        super().clean()
-        if self.parent is None:
-            return
-        above = self.parent.ancestry()
-        if self.pk and any(folder.pk == self.pk for folder in above):
-            raise ValidationError(
-                {"parent": _("A folder cannot be moved into itself or its subfolders.")}
-            )
-        if len(above) + 1 + self._subtree_height() > MAX_FOLDER_DEPTH:
-            raise ValidationError(
-                {"parent": _("Folders nest at most %(n)d levels deep.") % {"n": MAX_FOLDER_DEPTH}}
-            )
-
-    def _subtree_height(self) -> int:
-        """Levels of subfolders below this one (0 for a new or leaf folder)."""
-        level = [self.pk] if self.pk else []
-        for height in range(MAX_FOLDER_DEPTH + 1):
-            level = list(
-                ContractFolder.objects.filter(parent__in=level).values_list("pk", flat=True)
-            )
-            if not level:
-                return height
-        return MAX_FOLDER_DEPTH
-
-
-class ReportingTag(models.Model):
-    name = models.CharField(_("name"), max_length=64, unique=True)
-
-    class Meta:
-        verbose_name = _("reporting tag")
-        verbose_name_plural = _("reporting tags")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
+from .tiers import validate_tiers
 
 
 class CorporateContract(CatalogModel):
@@ -335,72 +250,6 @@ class CorporateContract(CatalogModel):
                     params={"offer": offer.code, "reason": " ".join(error.messages)},
                     code="breaks_offer",
                 ) from error
-
-
-class ContractTier(models.Model):
-    """One price tier: units up to `up_to` (inclusive; users, or packages for per-package
-    pricing). The last tier is open (`up_to` empty)."""
-
-    contract = models.ForeignKey(CorporateContract, on_delete=models.CASCADE, related_name="tiers")
-    up_to = models.PositiveIntegerField(
-        _("up to"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=_("Inclusive upper bound in users (or packages); empty for the last tier."),
-    )
-    unit_amount = amount_field(_("unit price"), default=0)
-    flat_amount = amount_field(_("flat amount"), default=0)
-
-    class Meta:
-        verbose_name = _("price tier")
-        verbose_name_plural = _("price tiers")
-        ordering = [models.F("up_to").asc(nulls_last=True)]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["contract", "up_to"],
-                name="tier_bound_unique",
-                violation_error_message=_("Two tiers have the same upper bound."),
-            ),
-            models.UniqueConstraint(
-                fields=["contract"],
-                condition=Q(up_to__isnull=True),
-                name="tier_one_open_tier",
-                violation_error_message=_("Only the last tier is open-ended."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        bound = self.up_to if self.up_to is not None else "∞"
-        return f"≤ {bound}: {self.unit_amount} + {self.flat_amount}"
-
-    def clean(self) -> None:
-        super().clean()
-        errors: dict = {}
-        # An inline tier of a contract being created has an unsaved contract attached.
-        contract = getattr(self, "contract", None)
-        currency = contract.currency if contract else "EUR"
-        check_amount_precision(errors, "unit_amount", self.unit_amount, currency)
-        check_amount_precision(errors, "flat_amount", self.flat_amount, currency)
-        if errors:
-            raise ValidationError(errors)
-
-
-def validate_tiers(bounds: Sequence[int | None]) -> None:
-    """The upper bounds of a contract's tiers, in any order: at least one tier, exactly
-    one open-ended (the last), the others strictly increasing."""
-    if not bounds:
-        raise ValidationError(_("A contract needs at least one price tier."), code="no_tiers")
-    open_tiers = [b for b in bounds if b is None]
-    if len(open_tiers) != 1:
-        raise ValidationError(
-            _("Exactly one tier, the last, has no upper bound (found %(n)d)."),
-            params={"n": len(open_tiers)},
-            code="open_tier",
-        )
-    closed = [b for b in bounds if b is not None]
-    if len(set(closed)) != len(closed):
-        raise ValidationError(_("Two tiers have the same upper bound."), code="tier_duplicate")
 
 
 class CorporateOffer(ValidityMixin, CatalogModel):

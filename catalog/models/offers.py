@@ -17,7 +17,9 @@ from .base import (
     currency_field,
     validity_constraint,
 )
-from .products import Plan, Product, Term
+from .bundles import Plan
+from .products import Product
+from .terms import Term
 
 
 class Offer(ValidityMixin, CatalogModel):
