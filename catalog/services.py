@@ -42,7 +42,8 @@ def catalog_item_delete(*, item: CatalogModel) -> None:
             return
         if not locked.is_deletable:
             raise CatalogError(
-                f"{locked} has left draft and may have been sold; archive it instead of deleting."
+                _("%(item)s has left draft and may have been sold; archive it instead of deleting.")
+                % {"item": locked}
             )
         locked.delete()
 

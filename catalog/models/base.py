@@ -158,12 +158,13 @@ class CatalogModel(models.Model):
         for field in fields:
             part = getattr(self, field) if getattr(self, f"{field}_id") else None
             if part is not None and part.status != Status.ACTIVE:
+                message = (
+                    _("%(part)s is a draft; activate it first.")
+                    if part.status == Status.DRAFT
+                    else _("%(part)s is archived; activate it first.")
+                )
                 errors.setdefault(field, []).append(
-                    ValidationError(
-                        _("%(part)s is %(status)s; activate it first."),
-                        params={"part": part, "status": part.get_status_display().lower()},
-                        code="inactive_part",
-                    )
+                    ValidationError(message, params={"part": part}, code="inactive_part")
                 )
 
     def validate_contents(self) -> None:

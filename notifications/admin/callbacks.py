@@ -281,8 +281,8 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext(
-                "Test ping sent to %(count)d endpoint.",
-                "Test ping sent to %(count)d endpoints.",
+                "Test ping queued for %(count)d endpoint.",
+                "Test ping queued for %(count)d endpoints.",
                 count,
             )
             % {"count": count},
@@ -333,7 +333,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
     fields = [
         "endpoint",
         "event_label",
-        "event_id",
+        "webhook_id",
         "status",
         "attempts",
         "next_attempt_at",
@@ -377,7 +377,7 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
         return obj.endpoint.name
 
     @admin.display(description=_("event id (webhook-id)"))
-    def event_id(self, obj: CallbackDelivery) -> str:
+    def webhook_id(self, obj: CallbackDelivery) -> str:
         return str(obj.event.event_id)
 
     @admin.display(description=_("body (as sent, but indented here)"))

@@ -224,7 +224,8 @@ def _attempt(delivery: CallbackDelivery, *, now: datetime) -> _Outcome:
             endpoint.url, allowed_hosts=settings.KONTOR_CALLBACK_ALLOWED_HOSTS
         )
     except url_safety.UnsafeURLError as error:
-        return _Outcome(False, error=f"{error.message} {_('Nothing was sent.')}")
+        nothing_sent = _("Nothing was sent.")
+        return _Outcome(False, error=f"{error.message} {nothing_sent}")
     body = signing.callback_body(
         event_type=event.type,
         event_id=str(event.event_id),

@@ -25,6 +25,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
@@ -160,7 +161,7 @@ def _deliver(to: str, subject: str, text: str, html: str) -> str:
 def _no_template_error(message: MailMessage) -> str:
     return _('No active template "%(type)s" in %(language)s or English: nothing was sent.') % {
         "type": message.get_template_type_display(),
-        "language": message.language,
+        "language": get_language_info(message.language)["name_translated"],
     }
 
 

@@ -108,7 +108,7 @@ def test_archiving_a_contract_of_an_active_corporate_offer_is_refused():
 def test_activating_an_offer_on_a_draft_term_is_refused():
     offer = OfferFactory(draft=True, term=TermFactory(draft=True, code="t12", name="12 months"))
 
-    with pytest.raises(CatalogError, match=r"12 months \(t12\) is draft; activate it first"):
+    with pytest.raises(CatalogError, match=r"12 months \(t12\) is a draft; activate it first"):
         catalog_item_set_status(item=offer, status=Status.ACTIVE)
 
 

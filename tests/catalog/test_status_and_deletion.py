@@ -81,7 +81,7 @@ def test_set_status_refuses_to_activate_an_offer_whose_product_is_archived():
 def test_set_status_refuses_to_activate_an_offer_whose_plan_is_a_draft():
     offer = OfferFactory(draft=True, complex=True, plan__draft=True, plan__code="premium")
 
-    with pytest.raises(CatalogError, match=r"\(premium\) is draft; activate it"):
+    with pytest.raises(CatalogError, match=r"\(premium\) is a draft; activate it"):
         catalog_item_set_status(item=offer, status="active")
 
     assert Offer.objects.get(pk=offer.pk).status == "draft"

@@ -136,7 +136,9 @@ def test_an_inactive_template_sends_nothing_and_the_message_is_skipped():
         None,
         None,
     )
-    assert message.error == 'No active template "User added" in de or English: nothing was sent.'
+    assert (
+        message.error == 'No active template "User added" in German or English: nothing was sent.'
+    )
 
 
 @pytest.mark.parametrize(
