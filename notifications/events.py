@@ -24,6 +24,16 @@ class EventType(models.TextChoices):
         "user_subscription.cancellation_undone",
         _("UNDO CANCELLATION: cancellation withdrawn"),
     )
+    # Subscriptions (SPEC §2).
+    SUBSCRIPTION_CREATED = "subscription.created", _("Subscription created")
+    SUBSCRIPTION_CANCELLED = "subscription.cancelled", _("Subscription cancelled")
+    SUBSCRIPTION_CANCELLATION_UNDONE = (
+        "subscription.cancellation_undone",
+        _("Subscription cancellation withdrawn"),
+    )
+    SUBSCRIPTION_ENDED = "subscription.ended", _("Subscription ended")
+    SUBSCRIPTION_RENEWED = "subscription.renewed", _("Subscription renewed")
+    PAYMENT_METHOD_CHANGED = "subscription.payment_method_changed", _("Payment method changed")
     # Invitations (mail only for now).
     INVITATION_CREATED = "invitation.created", _("Invitation sent")
     INVITATION_EXPIRING = "invitation.expiring", _("Invitation about to expire")

@@ -80,6 +80,8 @@ class TermAdmin(CatalogAdmin):
                     "commitment_count",
                     "commitment_unit",
                     "commitment_basis",
+                    "notice_period_count",
+                    "notice_period_unit",
                     "early_cancellation",
                 ]
             },

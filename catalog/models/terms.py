@@ -44,6 +44,16 @@ class Term(CatalogModel):
     commitment_basis = models.CharField(
         _("commitment basis"), max_length=16, choices=Basis.choices, default=Basis.CALENDAR
     )
+    # How long before the end of a billing period a cancellation must arrive to take
+    # effect at that period's end; later ones take effect at the end of the next period.
+    notice_period_count = models.PositiveSmallIntegerField(
+        _("cancellation period"),
+        default=0,
+        help_text=_("Cancel up to this long before the end of a billing period; 0 = any time."),
+    )
+    notice_period_unit = models.CharField(
+        _("cancellation period unit"), max_length=10, choices=TERM_UNITS, default="day"
+    )
     early_cancellation = models.CharField(
         _("early cancellation"),
         max_length=12,

@@ -64,6 +64,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    customer = models.ForeignKey(
+        "subscriptions.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("customer account"),
+        help_text=_("The account whose portal this user sees; empty for staff."),
+    )
 
     objects = UserManager()
 

@@ -1,0 +1,18 @@
+"""Users, customer accounts, subscriptions, payment methods (SPEC §2)."""
+
+from .customers import Activity, Customer
+from .payments import PaymentMethod
+from .subscriptions import Charge, Subscription, SubscriptionItem
+from .users import User, UserManager, normalize_email
+
+__all__ = [
+    "Activity",
+    "Charge",
+    "Customer",
+    "PaymentMethod",
+    "Subscription",
+    "SubscriptionItem",
+    "User",
+    "UserManager",
+    "normalize_email",
+]
