@@ -1,14 +1,36 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
 from .forms import EmailAuthenticationForm, EmailPasswordResetForm
+from .views import checkout, home, payments, portal
 
 app_name = "subscriptions"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("language/", views.set_language, name="set_language"),
+    path("", home.home, name="home"),
+    path("language/", home.set_language, name="set_language"),
+    # Checkout (views/checkout.py).
+    path("checkout/<slug:offer_code>/", checkout.not_built_yet, name="checkout"),
+    # The customer's subscriptions and account (views/portal.py). URLs carry public ids.
+    path("subscriptions/", portal.not_built_yet, name="subscription_list"),
+    path("subscriptions/<uuid:public_id>/", portal.not_built_yet, name="subscription_detail"),
+    path(
+        "subscriptions/<uuid:public_id>/cancel/", portal.not_built_yet, name="subscription_cancel"
+    ),
+    path(
+        "subscriptions/<uuid:public_id>/undo-cancellation/",
+        portal.not_built_yet,
+        name="subscription_undo_cancellation",
+    ),
+    path("account/", portal.not_built_yet, name="account"),
+    # Payment methods (views/payments.py).
+    path("payment-methods/", payments.not_built_yet, name="payment_method_list"),
+    path("payment-methods/add/", payments.not_built_yet, name="payment_method_add"),
+    path(
+        "subscriptions/<uuid:public_id>/payment-method/",
+        payments.not_built_yet,
+        name="subscription_payment_method",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .forms import UserAddForm, UserEditForm
-from .models import User
+from subscriptions.forms import UserAddForm, UserEditForm
+from subscriptions.models import User
 
 
 @admin.register(User)

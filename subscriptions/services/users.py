@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 
-from .models import User
+from subscriptions.models import User
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from .services import user_set_language
+from subscriptions.services.users import user_set_language
 
 
 @login_required

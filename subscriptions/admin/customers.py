@@ -1,0 +1,1 @@
+"""Customer accounts: the customer page with subscriptions, payment methods and activity."""

@@ -1,0 +1,1 @@
+"""Payment methods on file."""

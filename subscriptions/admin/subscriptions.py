@@ -1,0 +1,1 @@
+"""Subscriptions: list, detail, creating one for a customer, bulk import."""

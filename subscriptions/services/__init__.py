@@ -1,0 +1,1 @@
+"""Operations of this app, one module per area: users, purchase, lifecycle, payments."""
