@@ -1,0 +1,85 @@
+"""Creating and matching customer accounts (and their portal users).
+
+E-mail addresses are compared case-insensitively everywhere (`normalize_email`), so an
+account is found by e-mail whatever case a CSV or a form used.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from subscriptions.models import Customer, User, normalize_email
+
+
+def _person_name(user: User) -> str:
+    return f"{user.first_name} {user.last_name}".strip() or user.email
+
+
+def _language(language: str) -> str:
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+@transaction.atomic
+def customer_create_for_user(*, user: User) -> Customer:
+    """The user's customer account: theirs if they have one, else a new person account
+    (from their name and e-mail) with them as its main user."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.customer_id is not None:
+        return user.customer
+    customer = Customer.objects.create(
+        kind=Customer.Kind.PERSON,
+        name=_person_name(user),
+        email=user.email,
+        language=_language(user.language),
+        main_user=user,
+    )
+    user.customer = customer
+    user.save(update_fields=["customer"])
+    return customer
+
+
+@transaction.atomic
+def customer_register(
+    *, email: str, first_name: str, last_name: str, password: str, language: str = "en"
+) -> User:
+    """A new portal user with their own person account (the checkout's "create an
+    account"). The caller validates the password and that the address is free; the
+    unique index still refuses a duplicate that slips past (IntegrityError)."""
+    user = User.objects.create_user(
+        email=email,
+        password=password,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        language=_language(language),
+    )
+    customer_create_for_user(user=user)
+    user.refresh_from_db(fields=["customer"])
+    return user
+
+
+@transaction.atomic
+def customer_for_email(
+    *, email: str, first_name: str = "", last_name: str = "", language: str = "en"
+) -> tuple[Customer, bool]:
+    """The customer account for an e-mail address, created when there is none:
+    `(customer, created)`. Matched through the portal user with that address, else a
+    customer whose billing e-mail it is; a new account gets a user (without a usable
+    password: they set one through "forgot password") as its main user. Names and
+    language of an existing account are left as they are."""
+    email = normalize_email(email)
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    if user is not None and user.customer_id is not None:
+        return user.customer, False
+    if user is None:
+        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
+        if customer is not None:
+            return customer, False
+        user = User.objects.create_user(
+            email=email,
+            password=None,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            language=_language(language),
+        )
+    return customer_create_for_user(user=user), True

@@ -1,0 +1,327 @@
+"""The purchase: one service for the portal's checkout, the admin and the API.
+
+`subscription_purchase` checks everything first and writes nothing when it refuses
+(PurchaseRefused names the form field at fault); then it copies what was sold into the
+subscription (price, interval, user count, the term's values), so later offer edits
+never change it (SPEC §1).
+
+`purchase_options` and `payment_methods_for_purchase` are the reads the forms build
+their choices from; the service checks against the same functions, so a form can never
+offer what the service would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Bundle, BundleItem, Offer, Product, Status
+from catalog.models import PaymentMethod as PaymentKind
+from catalog.periods import period_bounds
+from notifications.events import EventType
+from notifications.services import emit
+from subscriptions.exceptions import PurchaseRefused
+from subscriptions.models import (
+    Activity,
+    Customer,
+    PaymentMethod,
+    Subscription,
+    SubscriptionItem,
+    User,
+)
+from subscriptions.services.customers import customer_create_for_user
+from subscriptions.services.lifecycle import term_values
+from subscriptions.terms import commitment_end
+
+INVOICE = PaymentKind.INVOICE.value  # pass as `payment_method` to pay by invoice
+
+
+@dataclass(frozen=True)
+class PurchaseOptions:
+    """What a buyer may add to an offer: optional products of the plan's bundles and
+    add-on bundles, each in the catalog's order."""
+
+    optional_items: tuple[BundleItem, ...] = ()
+    addon_bundles: tuple[Bundle, ...] = ()
+
+
+def offer_refusal(*, offer: Offer, now: datetime | None = None) -> str | None:
+    """Why the offer cannot be bought now, or None when it can."""
+    now = now or timezone.now()
+    if offer.status != Status.ACTIVE or not offer.is_valid_at(now):
+        return _("This offer is not on sale.")
+    if offer.product_id and offer.product.status != Status.ACTIVE:
+        return _("This offer's product is no longer sold.")
+    if offer.plan_id and (offer.plan.status != Status.ACTIVE or not offer.plan.is_valid_at(now)):
+        return _("This offer's plan is no longer sold.")
+    return None
+
+
+def purchase_options(*, offer: Offer, now: datetime | None = None) -> PurchaseOptions:
+    """The optional products and add-on bundles this offer can be bought with now."""
+    if not offer.plan_id:
+        return PurchaseOptions()
+    now = now or timezone.now()
+    plan = offer.plan
+    positions = dict(plan.plan_bundles.values_list("bundle_id", "position"))
+    items = BundleItem.objects.filter(
+        bundle__in=positions, required=False, product__status=Status.ACTIVE
+    ).select_related("bundle", "product")
+    optional: dict[int, BundleItem] = {}
+    for item in sorted(items, key=lambda i: (positions[i.bundle_id], i.product.name, i.pk)):
+        optional.setdefault(item.product_id, item)  # a product optional in two bundles: once
+    candidates = plan.compatible_bundles.all() if plan.compatible_bundles_only else Bundle.objects
+    addons = [
+        bundle
+        for bundle in candidates.filter(status=Status.ACTIVE).exclude(pk__in=positions)
+        if bundle.is_valid_at(now)
+    ]
+    return PurchaseOptions(optional_items=tuple(optional.values()), addon_bundles=tuple(addons))
+
+
+def accepts_payment_kind(offer: Offer, kind: str) -> bool:
+    """Plans list the payment methods they support; product offers accept every kind."""
+    return offer.plan.supports(kind) if offer.plan_id else True
+
+
+def payment_methods_for_purchase(*, customer: Customer | None, offer: Offer) -> list[PaymentMethod]:
+    """The customer's active card and SEPA methods the offer accepts (invoice payment is
+    offered separately, as `INVOICE`)."""
+    if customer is None:
+        return []
+    methods = customer.payment_methods.filter(status=PaymentMethod.Status.ACTIVE).exclude(
+        kind=INVOICE
+    )
+    return [method for method in methods if accepts_payment_kind(offer, method.kind)]
+
+
+def _check_coupon(code: str) -> None:
+    """Coupon validation. The coupons issue replaces this: until then every code is
+    refused, so nobody believes a discount was applied."""
+    if code.strip():
+        raise PurchaseRefused(
+            _("Coupon codes cannot be redeemed yet. Remove the code to continue."),
+            field="coupon_code",
+        )
+
+
+def _check_offer(offer: Offer, now: datetime) -> None:
+    refusal = offer_refusal(offer=offer, now=now)
+    if refusal:
+        raise PurchaseRefused(refusal, field="offer")
+
+
+def _check_choices(
+    options: PurchaseOptions, optional_products: list[Product], addon_bundles: list[Bundle]
+) -> None:
+    allowed_products = {item.product_id for item in options.optional_items}
+    for product in optional_products:
+        if product.pk not in allowed_products:
+            raise PurchaseRefused(
+                _("%(product)s is not an optional product of this offer.")
+                % {"product": product.name},
+                field="optional_products",
+            )
+    allowed_bundles = {bundle.pk for bundle in options.addon_bundles}
+    for bundle in addon_bundles:
+        if bundle.pk not in allowed_bundles:
+            raise PurchaseRefused(
+                _("%(bundle)s cannot be added to this offer.") % {"bundle": bundle.name},
+                field="addon_bundles",
+            )
+
+
+def _check_payment_method(
+    customer: Customer, offer: Offer, payment_method: PaymentMethod | str | None
+) -> None:
+    if payment_method is None:
+        if offer.price_amount > Decimal(0):
+            raise PurchaseRefused(_("Choose how you want to pay."), field="payment_method")
+        return
+    if isinstance(payment_method, str):
+        if payment_method != INVOICE:
+            raise PurchaseRefused(_("Choose how you want to pay."), field="payment_method")
+        kind = INVOICE
+    elif (
+        payment_method.customer_id != customer.pk
+        or payment_method.status != PaymentMethod.Status.ACTIVE
+    ):
+        raise PurchaseRefused(
+            _("This payment method is not available. Choose another one."),
+            field="payment_method",
+        )
+    else:
+        kind = payment_method.kind
+    if not accepts_payment_kind(offer, kind):
+        raise PurchaseRefused(
+            _("This offer cannot be paid by %(kind)s.") % {"kind": PaymentKind(kind).label},
+            field="payment_method",
+        )
+
+
+def _invoice_method(customer: Customer) -> PaymentMethod:
+    """The customer's invoice (bank transfer) method, created on first use."""
+    method = customer.payment_methods.filter(
+        kind=INVOICE, status=PaymentMethod.Status.ACTIVE
+    ).first()
+    if method is None:
+        method = PaymentMethod.objects.create(
+            customer=customer, kind=INVOICE, label=str(PaymentKind.INVOICE.label)
+        )
+    return method
+
+
+@transaction.atomic
+def subscription_purchase(
+    *,
+    customer: Customer,
+    offer: Offer,
+    optional_products: Iterable[Product] = (),
+    addon_bundles: Iterable[Bundle] = (),
+    coupon_code: str = "",
+    payment_method: PaymentMethod | str | None = None,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> Subscription:
+    """Buy `offer` for `customer`: a subscription with what was sold copied in, its
+    products, an activity row and a `subscription.created` event. `payment_method` is
+    one of the customer's methods, `INVOICE` ("invoice") for bank transfer, or None
+    (free offers only). Raises PurchaseRefused and writes nothing when a rule refuses."""
+    now = now or timezone.now()
+    optional_products, addon_bundles = list(optional_products), list(addon_bundles)
+    # One purchase at a time per customer (the main user, the invoice method).
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    offer = Offer.objects.select_related("product", "plan", "term", "plan__term").get(pk=offer.pk)
+    _check_offer(offer, now)
+    _check_coupon(coupon_code)
+    _check_choices(purchase_options(offer=offer, now=now), optional_products, addon_bundles)
+    _check_payment_method(customer, offer, payment_method)
+    if payment_method == INVOICE:
+        payment_method = _invoice_method(customer)
+    subscription = _create_subscription(customer, offer, payment_method, now)
+    _create_items(subscription, offer, optional_products, addon_bundles)
+    _record(subscription, customer, offer, actor, now)
+    return subscription
+
+
+def _create_subscription(
+    customer: Customer, offer: Offer, payment_method: PaymentMethod | None, now: datetime
+) -> Subscription:
+    term = offer.effective_term
+    # Month arithmetic runs on the merchant's wall clock (catalog.periods); stored as UTC.
+    local_now = timezone.localtime(now)
+    period_start = period_end = commitment_ends_at = None
+    if offer.is_recurring:
+        period_start, period_end = period_bounds(
+            local_now, 0, offer.billing_interval_count, offer.billing_interval_unit
+        )
+    values = term_values(term) if term is not None else None
+    if values is not None:
+        commitment_ends_at = commitment_end(
+            starts_at=local_now,
+            term=values,
+            interval_count=offer.billing_interval_count,
+            interval_unit=offer.billing_interval_unit,
+            anchor=local_now,
+        )
+    return Subscription.objects.create(
+        customer=customer,
+        offer=offer,
+        price_amount=offer.price_amount,
+        currency=offer.currency,
+        billing_interval_count=offer.billing_interval_count,
+        billing_interval_unit=offer.billing_interval_unit,
+        user_count=offer.user_count,
+        term=term,
+        term_snapshot=values.to_snapshot() if values is not None else {},
+        commitment_starts_at=now if values is not None else None,
+        commitment_ends_at=commitment_ends_at,
+        started_at=now,
+        current_period_start=period_start,
+        current_period_end=period_end,
+        payment_method=payment_method,
+    )
+
+
+def _create_items(
+    subscription: Subscription,
+    offer: Offer,
+    optional_products: list[Product],
+    addon_bundles: list[Bundle],
+) -> None:
+    """Required products of the plan's bundles are included, chosen optional products
+    optional, and each add-on bundle brings its required products (its optional ones
+    are not offered: the checkout chooses bundles, not their parts). A product that
+    arrives twice is listed once, under its first source."""
+    rows: dict[int, SubscriptionItem] = {}
+
+    def add(product_id: int, bundle_id: int | None, source: str) -> None:
+        rows.setdefault(
+            product_id,
+            SubscriptionItem(
+                subscription=subscription, product_id=product_id, bundle_id=bundle_id, source=source
+            ),
+        )
+
+    if offer.plan_id:
+        positions = dict(offer.plan.plan_bundles.values_list("bundle_id", "position"))
+        plan_items = sorted(
+            BundleItem.objects.filter(bundle__in=positions),
+            key=lambda item: (positions[item.bundle_id], item.pk),
+        )
+        chosen = {product.pk for product in optional_products}
+        for item in plan_items:
+            if item.required:
+                add(item.product_id, item.bundle_id, SubscriptionItem.Source.INCLUDED)
+        for item in plan_items:
+            if not item.required and item.product_id in chosen:
+                add(item.product_id, item.bundle_id, SubscriptionItem.Source.OPTIONAL)
+        addon_items = BundleItem.objects.filter(bundle__in=addon_bundles, required=True)
+        for item in addon_items.order_by("bundle__name", "product__name"):
+            add(item.product_id, item.bundle_id, SubscriptionItem.Source.ADDON)
+    else:
+        add(offer.product_id, None, SubscriptionItem.Source.INCLUDED)
+    SubscriptionItem.objects.bulk_create(rows.values())
+
+
+def _record(
+    subscription: Subscription, customer: Customer, offer: Offer, actor: User | None, now: datetime
+) -> None:
+    if customer.main_user_id is None and actor is not None and actor.customer_id == customer.pk:
+        customer.main_user = actor
+        customer.save(update_fields=["main_user", "updated_at"])
+    Activity.objects.create(
+        customer=customer,
+        subscription=subscription,
+        actor=actor,
+        verb="subscription.created",
+        message=_("Bought %(offer)s.") % {"offer": offer.name},
+    )
+    end = subscription.current_period_end
+    emit(
+        type=EventType.SUBSCRIPTION_CREATED,
+        subject=subscription,
+        occurred_at=now,
+        payload={
+            "subscription": str(subscription.public_id),
+            "customer": str(customer.public_id),
+            "offer": offer.code,
+            "price": str(subscription.price_amount),
+            "currency": subscription.currency,
+            "current_period_end": end.astimezone(UTC).isoformat() if end else None,
+        },
+    )
+
+
+def subscription_purchase_for_user(*, user: User, **purchase) -> Subscription:
+    """The portal's purchase: the signed-in user's customer account (a new person account
+    on their first purchase) buys, in one transaction, so a refusal leaves no account."""
+    with transaction.atomic():
+        customer = customer_create_for_user(user=user)
+        return subscription_purchase(customer=customer, actor=user, **purchase)
