@@ -10,7 +10,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("language/", home.set_language, name="set_language"),
     # Checkout (views/checkout.py).
-    path("checkout/<slug:offer_code>/", checkout.not_built_yet, name="checkout"),
+    path("checkout/<slug:offer_code>/", checkout.checkout, name="checkout"),
     # The customer's subscriptions and account (views/portal.py). URLs carry public ids.
     path("subscriptions/", portal.not_built_yet, name="subscription_list"),
     path("subscriptions/<uuid:public_id>/", portal.not_built_yet, name="subscription_detail"),

@@ -1,7 +1,125 @@
-"""Portal pages of this area (see subscriptions/urls.py for the URLs)."""
+"""The hosted checkout: /portal/checkout/<offer code>/.
 
-from django.http import Http404
+Signed-in customers choose options and a payment method and confirm; the purchase
+service decides. Visitors see the offer with "log in" and a small "create an account"
+form (a redirect straight to the login page would hide that path); buying needs a login.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from catalog.models import Offer
+from catalog.models.base import describe_period
+from catalog.money import format_money
+from subscriptions.exceptions import PurchaseRefused
+from subscriptions.forms_checkout import CheckoutForm, RegisterForm
+from subscriptions.services.customers import customer_register
+from subscriptions.services.purchase import offer_refusal, subscription_purchase_for_user
+
+REGISTER = "register"
 
 
-def not_built_yet(request, *args, **kwargs):
-    raise Http404
+def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
+    offer = _sellable_offer(offer_code)
+    if not request.user.is_authenticated:
+        return _visitor(request, offer)
+    customer = request.user.customer if request.user.customer_id else None
+    data = request.POST if request.method == "POST" else None  # an empty POST is still bound
+    form = CheckoutForm(data, offer=offer, customer=customer)
+    buyable = customer is not None or not request.user.is_staff
+    if request.method == "POST" and buyable and form.is_valid():
+        try:
+            subscription = subscription_purchase_for_user(
+                user=request.user, offer=offer, **form.purchase_kwargs()
+            )
+        except PurchaseRefused as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal))
+        else:
+            messages.success(
+                request,
+                _("Thank you! Your subscription to %(offer)s has started.") % {"offer": offer.name},
+            )
+            return redirect("subscriptions:subscription_detail", public_id=subscription.public_id)
+    context = {"offer": offer, "form": form, "buyable": buyable, **_summary(offer)}
+    return render(request, "subscriptions/checkout/checkout.html", context)
+
+
+def _visitor(request: HttpRequest, offer: Offer) -> HttpResponse:
+    """Anonymous: the offer, "log in", and "create an account" (which logs in)."""
+    if request.method == "POST" and request.POST.get("intent") != REGISTER:
+        return redirect_to_login(request.get_full_path())
+    form = RegisterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = customer_register(**form.cleaned_data, language=get_language() or "en")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Your account is ready. Check your order and confirm it."))
+        return redirect("subscriptions:checkout", offer_code=offer.code)
+    context = {"offer": offer, "register_form": form, "intent": REGISTER, **_summary(offer)}
+    return render(request, "subscriptions/checkout/visitor.html", context)
+
+
+def _sellable_offer(code: str) -> Offer:
+    offer = (
+        Offer.objects.select_related("product", "plan", "term", "plan__term")
+        .filter(code=code.lower())
+        .first()
+    )
+    if offer is None or offer_refusal(offer=offer) is not None:
+        raise Http404
+    return offer
+
+
+def _summary(offer: Offer) -> dict:
+    """What the page says about the offer: price, interval and term, in the viewer's
+    language."""
+    term = offer.effective_term
+    interval = (
+        _interval(offer.billing_interval_count, offer.billing_interval_unit)
+        if offer.is_recurring
+        else ""
+    )
+    commitment = penalty = grace = ""
+    if term is not None:
+        if term.commitment_basis == term.Basis.CALENDAR:
+            commitment = describe_period(term.commitment_count, term.commitment_unit)
+        elif offer.is_recurring:
+            commitment = describe_period(
+                term.commitment_count * offer.billing_interval_count, offer.billing_interval_unit
+            )
+        if term.early_cancellation == term.EarlyCancellation.PENALTY:
+            penalty = format_money(term.penalty_fee_amount, term.currency, get_language() or "en")
+            if term.grace_period_count:
+                grace = describe_period(term.grace_period_count, term.grace_period_unit)
+    notice = (
+        describe_period(term.notice_period_count, term.notice_period_unit)
+        if term is not None and term.notice_period_count
+        else ""
+    )
+    return {
+        "price": format_money(offer.price_amount, offer.currency, get_language() or "en"),
+        "interval": interval,
+        "term": term,
+        "commitment": commitment,
+        "penalty": penalty,
+        "grace": grace,
+        "notice": notice,
+    }
+
+
+def _interval(count: int, unit: str) -> str:
+    """ "per month", "every 3 months"."""
+    if count == 1:
+        return {
+            "day": _("per day"),
+            "week": _("per week"),
+            "month": _("per month"),
+            "year": _("per year"),
+        }[unit]
+    return _("every %(period)s") % {"period": describe_period(count, unit)}
