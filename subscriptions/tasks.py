@@ -1,6 +1,8 @@
-"""Django-Q2 tasks of this app."""
+"""Django-Q2 tasks of this app: thin, safe to run twice, each calls one service."""
 
 from django.core.mail import EmailMultiAlternatives
+
+from subscriptions.services.lifecycle import subscriptions_advance
 
 
 def send_email(
@@ -12,3 +14,9 @@ def send_email(
     if html:
         message.attach_alternative(html, "text/html")
     message.send()
+
+
+def advance_subscriptions() -> dict[str, int]:
+    """End subscriptions whose cancellation took effect and renew the others whose
+    period is over (every 5 minutes; the database says what is due)."""
+    return subscriptions_advance()

@@ -1,10 +1,51 @@
 """Subscription lifecycle: billing periods, renewal, cancellation under the term's rules,
-undo, end. The rules themselves are pure functions in subscriptions.terms."""
+undo, end. The rules themselves are pure functions in subscriptions.terms; this module
+applies them to locked rows and records what happened (Activity, events, charges).
+
+Period and commitment arithmetic runs on the merchant's wall clock (settings.TIME_ZONE,
+via timezone.localtime) from the subscription's `started_at` anchor, like the purchase.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
 from catalog.models import Term
-from subscriptions.terms import TermValues
+from catalog.money import format_money, round_money
+from catalog.periods import period_bounds, period_containing
+from notifications.events import EventType
+from notifications.services.events import emit
+from subscriptions.exceptions import CancellationRefused, SubscriptionError
+from subscriptions.models import Activity, Charge, Subscription
+from subscriptions.terms import NOT_ALLOWED, TermValues, cancellation_takes_effect, commitment_end
+from subscriptions.terms import penalty as penalty_amount
+
+PERIOD_END = "period_end"
+NOW = "now"
+MODES = (PERIOD_END, NOW)
+ADVANCE_BATCH = 500
+S = Subscription.Status
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What cancelling would do, for the confirm page and for subscription_cancel."""
+
+    mode: str  # "period_end" | "now"
+    allowed: bool
+    takes_effect_at: datetime | None
+    penalty_amount: Decimal
+    currency: str
+    earliest_end: datetime | None
+    reason: str  # a sentence for the customer
 
 
 def term_values(term: Term) -> TermValues:
@@ -27,3 +68,344 @@ def term_values(term: Term) -> TermValues:
         penalty_line_type=term.penalty_line_type,
         renewal_term_code=term.renewal_term.code if term.renewal_term_id else None,
     )
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def subscription_cancellation_quote(
+    *, subscription: Subscription, mode: str = PERIOD_END, now: datetime | None = None
+) -> CancellationQuote:
+    """What cancelling would do now: when it takes effect, any penalty, or why not.
+    Read-only; subscription_cancel applies the same quote to the locked row."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown cancellation mode {mode!r}.")
+    now = now or timezone.now()
+    refused = _status_refusal(subscription)
+    if refused is None and mode == PERIOD_END and not subscription.current_period_end:
+        refused = _("A one-time purchase has no billing period to end; it can only end now.")
+    if refused is not None:
+        return _refusal(subscription, mode, refused, earliest_end=None)
+    terms = _terms(subscription)
+    takes_effect_at = now if mode == NOW else _period_end_for(subscription, terms, now)
+    commitment_ends_at = subscription.commitment_ends_at
+    early = terms is not None and commitment_ends_at and takes_effect_at < commitment_ends_at
+    if not early:
+        return _accepted(subscription, mode, now, takes_effect_at, None)
+    if terms.early_cancellation == NOT_ALLOWED:
+        earliest = _first_period_end_from(subscription, commitment_ends_at)
+        reason = _("Cancelling before %(date)s is not possible under your term.") % {
+            "date": _date(earliest)
+        }
+        return _refusal(subscription, mode, reason, earliest_end=earliest)
+    amount = penalty_amount(
+        term=terms,
+        commitment_starts_at=subscription.commitment_starts_at or subscription.started_at,
+        commitment_ends_at=commitment_ends_at,
+        cancelled_at=now,
+        ends_at=takes_effect_at,
+    )
+    return _accepted(subscription, mode, now, takes_effect_at, (amount, terms.currency))
+
+
+def _accepted(subscription, mode, now, takes_effect_at, fee) -> CancellationQuote:
+    amount, currency = fee if fee and fee[0] > 0 else (_zero(subscription), subscription.currency)
+    if mode == NOW:
+        reason = _("Your subscription ends immediately.")
+    elif subscription.current_period_end and takes_effect_at > _period_end_at(subscription, now):
+        reason = _(
+            "Your cancellation arrives within the cancellation period, so your subscription "
+            "ends at the end of the next billing period, on %(date)s."
+        ) % {"date": _date(takes_effect_at)}
+    else:
+        reason = _("Your subscription ends on %(date)s.") % {"date": _date(takes_effect_at)}
+    if amount > 0:
+        fee_text = format_money(amount, currency, translation.get_language() or "en")
+        reason += " " + _("An early-cancellation fee of %(fee)s applies.") % {"fee": fee_text}
+    return CancellationQuote(mode, True, takes_effect_at, amount, currency, None, reason)
+
+
+def _refusal(subscription, mode, reason, *, earliest_end) -> CancellationQuote:
+    zero = _zero(subscription)
+    return CancellationQuote(mode, False, None, zero, subscription.currency, earliest_end, reason)
+
+
+def _status_refusal(subscription: Subscription) -> str | None:
+    if subscription.status == S.CANCELLED:
+        return _("This subscription is already cancelled; it ends on %(date)s.") % {
+            "date": _date(subscription.ends_at)
+        }
+    if subscription.status == S.ENDED:
+        return _("This subscription has already ended.")
+    return None
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def subscription_cancel(
+    *,
+    subscription: Subscription,
+    mode: str = PERIOD_END,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> Subscription:
+    """Cancel at the end of the period the cancellation period allows, or now. Refuses
+    (CancellationRefused) an early end the term does not allow; records any penalty as a
+    Charge for the billing run."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = _locked(subscription)
+        quote = subscription_cancellation_quote(subscription=sub, mode=mode, now=now)
+        if not quote.allowed:
+            if quote.earliest_end is not None:
+                raise CancellationRefused(quote.reason, earliest_end=quote.earliest_end)
+            raise SubscriptionError(quote.reason)
+        sub.cancelled_at, sub.ends_at = now, quote.takes_effect_at
+        if mode == NOW:
+            sub.status, sub.ended_at = S.ENDED, now
+        else:
+            sub.status = S.CANCELLED
+        sub.save(update_fields=["status", "cancelled_at", "ends_at", "ended_at", "updated_at"])
+        if quote.penalty_amount > 0:
+            _record_penalty(sub, quote)
+        verb = EventType.SUBSCRIPTION_ENDED if mode == NOW else EventType.SUBSCRIPTION_CANCELLED
+        _record(sub, verb, actor, quote.reason, now, penalty=quote)
+    return sub
+
+
+def subscription_undo_cancellation(
+    *, subscription: Subscription, actor: Any = None, now: datetime | None = None
+) -> Subscription:
+    """Withdraw a pending cancellation (before it takes effect); its uninvoiced penalty
+    goes with it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = _locked(subscription)
+        if sub.status != S.CANCELLED or sub.ends_at <= now:
+            raise SubscriptionError(
+                _("Only a cancellation that has not taken effect yet can be undone.")
+            )
+        penalties = Charge.objects.filter(subscription=sub, kind=Charge.Kind.PENALTY)
+        if penalties.filter(invoiced_at__isnull=False).exists():
+            raise SubscriptionError(
+                _("The early-cancellation fee has already been invoiced; this cancellation stays.")
+            )
+        penalties.delete()
+        sub.status, sub.cancelled_at, sub.ends_at = S.ACTIVE, None, None
+        sub.save(update_fields=["status", "cancelled_at", "ends_at", "updated_at"])
+        message = _("Cancellation withdrawn.")
+        _record(sub, EventType.SUBSCRIPTION_CANCELLATION_UNDONE, actor, message, now)
+    return sub
+
+
+def subscription_end(*, subscription: Subscription, now: datetime | None = None) -> Subscription:
+    """End a subscription now, or at its cancellation date if that has passed already
+    (a late sweep records when it really ended). No term rules: this is the final step,
+    or staff ending it on purpose."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = _locked(subscription)
+        if sub.status == S.ENDED:
+            raise SubscriptionError(_("This subscription has already ended."))
+        _end(sub, now)
+    return sub
+
+
+def _end(sub: Subscription, now: datetime) -> None:
+    ended_at = min(sub.ends_at, now) if sub.ends_at else now
+    sub.status, sub.ended_at, sub.ends_at = S.ENDED, ended_at, sub.ends_at or ended_at
+    sub.save(update_fields=["status", "ended_at", "ends_at", "updated_at"])
+    message = _("Ended on %(date)s.") % {"date": _date(ended_at)}
+    _record(sub, EventType.SUBSCRIPTION_ENDED, None, message, now)
+
+
+def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic job: end subscriptions whose cancellation took effect and move the
+    others into the period containing `now` (switching to the renewal term when the
+    commitment has ended). Claims due rows with skip_locked, one transaction per batch;
+    running it twice at the same `now` changes nothing the second time."""
+    now = now or timezone.now()
+    counts = {"ended": 0, "renewed": 0, "term_changed": 0}
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Subscription.objects.select_for_update(skip_locked=True)
+                .select_related("customer")
+                .filter(status__in=[S.ACTIVE, S.CANCELLED], current_period_end__lte=now)
+                .order_by("current_period_end", "pk")[:ADVANCE_BATCH]
+            )
+            for sub in batch:
+                if sub.status == S.CANCELLED and sub.ends_at <= now:
+                    _end(sub, now)
+                    counts["ended"] += 1
+                else:
+                    counts["term_changed"] += _renew(sub, now)
+                    counts["renewed"] += 1
+        if len(batch) < ADVANCE_BATCH:
+            return counts
+
+
+def _renew(sub: Subscription, now: datetime) -> int:
+    """Move `sub` into the period containing `now`; 1 if its term changed, else 0."""
+    start, end, _next = _period(sub, now)
+    sub.current_period_start, sub.current_period_end = start, end
+    changed = 0
+    while sub.commitment_ends_at and sub.commitment_ends_at <= start:
+        _switch_to_renewal_term(sub, now)
+        changed = 1
+    sub.save(
+        update_fields=[
+            "current_period_start",
+            "current_period_end",
+            "term",
+            "term_snapshot",
+            "commitment_starts_at",
+            "commitment_ends_at",
+            "updated_at",
+        ]
+    )
+    _record(sub, EventType.SUBSCRIPTION_RENEWED, None, "", now, activity=False)
+    return changed
+
+
+def _switch_to_renewal_term(sub: Subscription, now: datetime) -> None:
+    """The commitment has ended: continue on the renewal term (or the same one), with
+    a new commitment from the end of the old one. The same term keeps the values agreed;
+    a renewal term is agreed as it reads now, when it takes effect."""
+    terms = _terms(sub)
+    renewal = None
+    if terms is not None and terms.renewal_term_code:
+        renewal = (
+            Term.objects.select_related("renewal_term").filter(code=terms.renewal_term_code).first()
+        )
+    if renewal is not None:
+        sub.term, terms = renewal, term_values(renewal)
+        sub.term_snapshot = terms.to_snapshot()
+    if terms is None:
+        sub.commitment_starts_at = sub.commitment_ends_at = None
+        return
+    sub.commitment_starts_at = sub.commitment_ends_at
+    sub.commitment_ends_at = commitment_end(
+        starts_at=timezone.localtime(sub.commitment_starts_at),
+        term=terms,
+        interval_count=sub.billing_interval_count,
+        interval_unit=sub.billing_interval_unit,
+        anchor=timezone.localtime(sub.started_at),
+    )
+    message = _("The commitment ended; continues on term %(term)s until %(date)s.") % {
+        "term": terms.code,
+        "date": _date(sub.commitment_ends_at),
+    }
+    Activity.objects.create(
+        customer=sub.customer, subscription=sub, verb="subscription.term_renewed", message=message
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _locked(subscription: Subscription) -> Subscription:
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=subscription.pk)
+    )
+
+
+def _terms(subscription: Subscription) -> TermValues | None:
+    snapshot = subscription.term_snapshot
+    return TermValues.from_snapshot(snapshot) if snapshot else None
+
+
+def _period(sub: Subscription, moment: datetime) -> tuple[datetime, datetime, datetime]:
+    """(start, end, next end) of the billing period containing `moment`."""
+    anchor = timezone.localtime(sub.started_at)
+    count, unit = sub.billing_interval_count, sub.billing_interval_unit
+    index, start, end = period_containing(
+        anchor, max(timezone.localtime(moment), anchor), count, unit
+    )
+    return start, end, period_bounds(anchor, index + 1, count, unit)[1]
+
+
+def _period_end_at(sub: Subscription, now: datetime) -> datetime:
+    return _period(sub, now)[1]
+
+
+def _period_end_for(sub: Subscription, terms: TermValues | None, now: datetime) -> datetime:
+    """The period end a cancellation received `now` takes effect at."""
+    _start, end, next_end = _period(sub, now)
+    return cancellation_takes_effect(
+        received_at=timezone.localtime(now),
+        period_end=end,
+        next_period_end=next_end,
+        notice_count=terms.notice_period_count if terms else 0,
+        notice_unit=terms.notice_period_unit if terms else "day",
+    )
+
+
+def _first_period_end_from(sub: Subscription, moment: datetime) -> datetime:
+    """The first period boundary at or after `moment` (the moment itself if it is one)."""
+    if not sub.billing_interval_count:
+        return moment
+    start, end, _next = _period(sub, moment)
+    return start if start == moment else end
+
+
+def _record_penalty(sub: Subscription, quote: CancellationQuote) -> None:
+    terms = _terms(sub)
+    with translation.override(sub.customer.language):
+        description = _("Early-cancellation fee: %(offer)s") % {"offer": sub.offer.name}
+    Charge.objects.create(
+        subscription=sub,
+        kind=Charge.Kind.PENALTY,
+        description=description[:200],
+        amount=quote.penalty_amount,
+        currency=quote.currency,
+        tax_rate=terms.penalty_tax_rate or Decimal("0.00"),
+        ledger_account=terms.penalty_ledger_account,
+        line_type=terms.penalty_line_type,
+    )
+
+
+def _record(sub, verb, actor, message, now, *, penalty=None, activity=True) -> None:
+    """The Activity row and the domain event of one lifecycle step."""
+    if activity:
+        Activity.objects.create(
+            customer=sub.customer, subscription=sub, actor=actor, verb=verb, message=message
+        )
+    payload = {
+        "subscription": str(sub.public_id),
+        "customer": str(sub.customer.public_id),
+        "status": sub.status,
+        "ends_at": _iso(sub.ends_at),
+    }
+    if verb == EventType.SUBSCRIPTION_RENEWED:
+        payload |= {
+            "period_start": _iso(sub.current_period_start),
+            "period_end": _iso(sub.current_period_end),
+            "term": _terms(sub).code if sub.term_snapshot else None,
+        }
+    else:
+        has_fee = penalty is not None and penalty.penalty_amount > 0
+        payload["penalty"] = (
+            {"amount": str(penalty.penalty_amount), "currency": penalty.currency}
+            if has_fee
+            else None
+        )
+    emit(type=verb, subject=sub, payload=payload, occurred_at=now)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _zero(subscription: Subscription) -> Decimal:
+    return round_money(Decimal(0), subscription.currency)
+
+
+def _date(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    # Translators: how a date reads in sentences such as "Your subscription ends on …".
+    return date_format(timezone.localtime(moment).date(), _("j F Y"))
