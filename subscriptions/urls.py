@@ -12,8 +12,8 @@ urlpatterns = [
     # Checkout (views/checkout.py).
     path("checkout/<slug:offer_code>/", checkout.checkout, name="checkout"),
     # The customer's subscriptions and account (views/portal.py). URLs carry public ids.
-    path("subscriptions/", portal.not_built_yet, name="subscription_list"),
-    path("subscriptions/<uuid:public_id>/", portal.not_built_yet, name="subscription_detail"),
+    path("subscriptions/", portal.subscription_list, name="subscription_list"),
+    path("subscriptions/<uuid:public_id>/", portal.subscription_detail, name="subscription_detail"),
     path(
         "subscriptions/<uuid:public_id>/cancel/", portal.not_built_yet, name="subscription_cancel"
     ),
@@ -22,7 +22,7 @@ urlpatterns = [
         portal.not_built_yet,
         name="subscription_undo_cancellation",
     ),
-    path("account/", portal.not_built_yet, name="account"),
+    path("account/", portal.account, name="account"),
     # Payment methods (views/payments.py).
     path("payment-methods/", payments.not_built_yet, name="payment_method_list"),
     path("payment-methods/add/", payments.not_built_yet, name="payment_method_add"),

@@ -7,12 +7,25 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from subscriptions.models import Subscription
+from subscriptions.selectors.subscriptions import subscription_list_for_customer
 from subscriptions.services.users import user_set_language
+from subscriptions.views.portal import decorate
+
+HOME_SUBSCRIPTIONS = 3
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "subscriptions/home.html")
+    """A greeting and the newest subscriptions that still run (staff and users without
+    a customer account see the empty state)."""
+    subscriptions = []
+    if request.user.customer_id is not None:
+        running = subscription_list_for_customer(customer=request.user.customer).exclude(
+            status=Subscription.Status.ENDED
+        )
+        subscriptions = decorate(running[:HOME_SUBSCRIPTIONS])
+    return render(request, "subscriptions/home.html", {"subscriptions": subscriptions})
 
 
 @require_POST

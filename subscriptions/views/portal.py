@@ -1,6 +1,141 @@
-"""Portal pages of this area (see subscriptions/urls.py for the URLs)."""
+"""The customer's subscriptions and account in the portal (see subscriptions/urls.py).
 
-from django.http import Http404
+Every page finds the customer through the signed-in user and every object through a
+selector scoped to that customer, so another customer's subscription answers 404."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalog.models import PeriodUnit
+from catalog.models.base import describe_period
+from catalog.money import format_money
+from subscriptions.forms_portal import CustomerDetailsForm
+from subscriptions.models import Subscription, SubscriptionItem
+from subscriptions.selectors.customers import customer_for_user
+from subscriptions.selectors.subscriptions import (
+    subscription_get_for_customer,
+    subscription_list_for_customer,
+)
+from subscriptions.services.accounts import customer_update_details
+
+PER_UNIT = {
+    PeriodUnit.DAY: gettext_lazy("day"),
+    PeriodUnit.WEEK: gettext_lazy("week"),
+    PeriodUnit.MONTH: gettext_lazy("month"),
+    PeriodUnit.YEAR: gettext_lazy("year"),
+}
+ITEM_GROUPS = [
+    (SubscriptionItem.Source.INCLUDED, gettext_lazy("Included")),
+    (SubscriptionItem.Source.OPTIONAL, gettext_lazy("Optional products")),
+    (SubscriptionItem.Source.ADDON, gettext_lazy("Add-ons")),
+]
+
+
+def money(amount, currency: str) -> str:
+    """An amount in the viewer's language: '€9.90' in English, '9,90 €' in German."""
+    return format_money(amount, currency, translation.get_language() or "en")
+
+
+def price_label(subscription: Subscription) -> str:
+    """'€9.90 / month', '€25.00 / 3 months', or the bare price of a one-time purchase."""
+    price = money(subscription.price_amount, subscription.currency)
+    count, unit = subscription.billing_interval_count, subscription.billing_interval_unit
+    if not unit or not count:
+        return price
+    period = PER_UNIT[PeriodUnit(unit)] if count == 1 else describe_period(count, unit)
+    return f"{price} / {period}"
+
+
+def decorate(subscriptions: Iterable[Subscription]) -> list[Subscription]:
+    subscriptions = list(subscriptions)
+    for subscription in subscriptions:
+        subscription.price_label = price_label(subscription)
+    return subscriptions
+
+
+@login_required
+def subscription_list(request: HttpRequest) -> HttpResponse:
+    customer = customer_for_user(user=request.user)
+    subscriptions = decorate(subscription_list_for_customer(customer=customer))
+    return render(
+        request, "subscriptions/portal/subscription_list.html", {"subscriptions": subscriptions}
+    )
+
+
+@login_required
+def subscription_detail(request: HttpRequest, public_id) -> HttpResponse:
+    customer = customer_for_user(user=request.user)
+    subscription = subscription_get_for_customer(customer=customer, public_id=public_id)
+    decorate([subscription])
+    items = list(subscription.items.all())
+    groups = [
+        (label, [item for item in items if item.source == source]) for source, label in ITEM_GROUPS
+    ]
+    return render(
+        request,
+        "subscriptions/portal/subscription_detail.html",
+        {
+            "subscription": subscription,
+            "item_groups": [(label, group) for label, group in groups if group],
+            "term": term_summary(subscription),
+        },
+    )
+
+
+def term_summary(subscription: Subscription) -> list[tuple[str, str]]:
+    """The term in force as label/value pairs, from the values agreed at purchase (the
+    snapshot) where present, else from the term itself."""
+    term = subscription.term
+    if term is None:
+        return []
+    agreed = {**_term_values(term), **(subscription.term_snapshot or {})}
+    rows = [(_("Term"), term.name)]
+    if agreed.get("notice_period_count"):
+        period = describe_period(agreed["notice_period_count"], agreed["notice_period_unit"])
+        rows.append(
+            (_("Cancellation period"), _("%(period)s before a period ends") % {"period": period})
+        )
+    else:
+        rows.append((_("Cancellation period"), _("none: cancel any time before a period ends")))
+    rule = str(dict(term.EarlyCancellation.choices).get(agreed.get("early_cancellation"), ""))
+    if rule:
+        rows.append((_("Ending the commitment early"), rule))
+    return rows
+
+
+def _term_values(term) -> dict:
+    return {
+        "notice_period_count": term.notice_period_count,
+        "notice_period_unit": term.notice_period_unit,
+        "early_cancellation": term.early_cancellation,
+    }
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    customer = customer_for_user(user=request.user)
+    form = CustomerDetailsForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_update_details(customer=customer, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your account details have been saved."))
+            return redirect("subscriptions:account")
+    return render(
+        request, "subscriptions/portal/account.html", {"customer": customer, "form": form}
+    )
 
 
 def not_built_yet(request, *args, **kwargs):

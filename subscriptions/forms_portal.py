@@ -1,0 +1,48 @@
+"""Forms of the customer portal's subscription and account pages. They validate input;
+services change the data."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models import Customer
+
+CANCEL_MODES = [
+    ("period_end", _("At the end of the period")),
+    ("now", _("Now")),
+]
+
+
+class CancelForm(forms.Form):
+    mode = forms.ChoiceField(label=_("When should it end?"), choices=CANCEL_MODES)
+
+
+class CustomerDetailsForm(forms.Form):
+    """The account's details, with the model's labels, help texts and limits. Only a
+    company has a VAT id field."""
+
+    PERSON_FIELDS = (
+        "name",
+        "email",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "city",
+        "country",
+        "language",
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        names = list(self.PERSON_FIELDS)
+        if customer.kind == Customer.Kind.COMPANY:
+            names.append("vat_id")
+        kwargs.setdefault("initial", {name: getattr(customer, name) for name in names})
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Customer, fields=names))
+        self.fields["name"].label = (
+            _("Company name") if customer.kind == Customer.Kind.COMPANY else _("Full name")
+        )
+        self.fields["name"].help_text = ""
+        self.fields["email"].help_text = _("Invoices and reminders go to this address.")
+        self.fields["language"].help_text = _("The language of your invoices and e-mails.")
