@@ -214,7 +214,7 @@ def subscription_end(*, subscription: Subscription, now: datetime | None = None)
 
 def _end(sub: Subscription, now: datetime) -> None:
     ended_at = min(sub.ends_at, now) if sub.ends_at else now
-    sub.status, sub.ended_at, sub.ends_at = S.ENDED, ended_at, sub.ends_at or ended_at
+    sub.status, sub.ended_at, sub.ends_at = S.ENDED, ended_at, ended_at
     sub.save(update_fields=["status", "ended_at", "ends_at", "updated_at"])
     message = _("Ended on %(date)s.") % {"date": _date(ended_at)}
     _record(sub, EventType.SUBSCRIPTION_ENDED, None, message, now)
@@ -226,7 +226,7 @@ def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
     commitment has ended). Claims due rows with skip_locked, one transaction per batch;
     running it twice at the same `now` changes nothing the second time."""
     now = now or timezone.now()
-    counts = {"ended": 0, "renewed": 0, "term_changed": 0}
+    counts = {"ended": 0, "renewed": 0, "commitments_renewed": 0}
     while True:
         with transaction.atomic():
             batch = list(
@@ -240,20 +240,20 @@ def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
                     _end(sub, now)
                     counts["ended"] += 1
                 else:
-                    counts["term_changed"] += _renew(sub, now)
+                    counts["commitments_renewed"] += _renew(sub, now)
                     counts["renewed"] += 1
         if len(batch) < ADVANCE_BATCH:
             return counts
 
 
 def _renew(sub: Subscription, now: datetime) -> int:
-    """Move `sub` into the period containing `now`; 1 if its term changed, else 0."""
+    """Move `sub` into the period containing `now`; 1 if a new commitment began, else 0."""
     start, end, _next = _period(sub, now)
     sub.current_period_start, sub.current_period_end = start, end
-    changed = 0
+    renewed = 0
     while sub.commitment_ends_at and sub.commitment_ends_at <= start:
         _switch_to_renewal_term(sub, now)
-        changed = 1
+        renewed = 1
     sub.save(
         update_fields=[
             "current_period_start",
@@ -266,7 +266,7 @@ def _renew(sub: Subscription, now: datetime) -> int:
         ]
     )
     _record(sub, EventType.SUBSCRIPTION_RENEWED, None, "", now, activity=False)
-    return changed
+    return renewed
 
 
 def _switch_to_renewal_term(sub: Subscription, now: datetime) -> None:
