@@ -196,6 +196,10 @@ KONTOR_CALLBACK_ALLOWED_HOSTS = env.list("KONTOR_CALLBACK_ALLOWED_HOSTS", defaul
 KONTOR_CALLBACK_TIMEOUT_SECONDS = env.float("KONTOR_CALLBACK_TIMEOUT_SECONDS", default=5.0)
 KONTOR_CURRENCIES = env.list("KONTOR_CURRENCIES", default=["EUR", "USD", "CHF", "GBP"])
 KONTOR_DEFAULT_CURRENCY = env.str("KONTOR_DEFAULT_CURRENCY", default="EUR")
+# The payment gateway: dotted path of a subscriptions.gateways.PaymentGateway class.
+KONTOR_PAYMENT_GATEWAY = env.str(
+    "KONTOR_PAYMENT_GATEWAY", default="subscriptions.gateways.sandbox.SandboxGateway"
+)
 
 LOGGING = {
     "version": 1,

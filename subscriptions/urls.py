@@ -24,11 +24,11 @@ urlpatterns = [
     ),
     path("account/", portal.account, name="account"),
     # Payment methods (views/payments.py).
-    path("payment-methods/", payments.not_built_yet, name="payment_method_list"),
-    path("payment-methods/add/", payments.not_built_yet, name="payment_method_add"),
+    path("payment-methods/", payments.payment_method_list, name="payment_method_list"),
+    path("payment-methods/add/", payments.payment_method_add, name="payment_method_add"),
     path(
         "subscriptions/<uuid:public_id>/payment-method/",
-        payments.not_built_yet,
+        payments.subscription_payment_method,
         name="subscription_payment_method",
     ),
     path(
