@@ -1,1 +1,238 @@
-"""Subscriptions: list, detail, creating one for a customer, bulk import."""
+"""Subscriptions in the merchant backend: a list, a read-only page with its products,
+charges and history, "create a subscription for a customer" through the purchase
+service (never a bare save), and the CSV import of people onto one offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from catalog.admin.base import money_display
+from catalog.models import Bundle, Offer, Product, Status
+from subscriptions.exceptions import PurchaseRefused
+from subscriptions.models import Activity, Charge, Customer, Subscription, SubscriptionItem
+from subscriptions.resources import SubscriptionImportResource
+from subscriptions.services.purchase import (
+    INVOICE,
+    payment_methods_for_purchase,
+    subscription_purchase,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ItemInline(ReadOnlyInline):
+    model = SubscriptionItem
+    fields = readonly_fields = ("product", "bundle", "source")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SubscriptionItem]:
+        return super().get_queryset(request).select_related("product", "bundle")
+
+
+class ChargeInline(ReadOnlyInline):
+    model = Charge
+    fields = readonly_fields = (
+        "kind",
+        "description",
+        "amount",
+        "currency",
+        "created_at",
+        "invoiced_at",
+    )
+
+
+class ActivityInline(ReadOnlyInline):
+    model = Activity
+    fields = readonly_fields = ("created_at", "verb", "actor", "message")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
+        return super().get_queryset(request).select_related("actor")
+
+
+PAYMENT_CHOICES = [
+    ("", _("None (free offers only)")),
+    (INVOICE, _("Invoice / bank transfer")),
+    ("on_file", _("The customer's card or SEPA account on file")),
+]
+
+
+class SubscriptionCreateForm(forms.Form):
+    """Staff's "create a subscription for a customer": the purchase service decides."""
+
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.all())
+    offer = forms.ModelChoiceField(
+        label=_("Offer"),
+        queryset=Offer.objects.filter(status=Status.ACTIVE).order_by("name"),
+    )
+    optional_products = forms.ModelMultipleChoiceField(
+        label=_("Optional products"),
+        queryset=Product.objects.filter(status=Status.ACTIVE),
+        required=False,
+        help_text=_("Only optional products of the offer's plan are accepted."),
+    )
+    addon_bundles = forms.ModelMultipleChoiceField(
+        label=_("Add-on bundles"),
+        queryset=Bundle.objects.filter(status=Status.ACTIVE),
+        required=False,
+        help_text=_("Only add-ons the offer's plan allows are accepted."),
+    )
+    payment_method = forms.ChoiceField(label=_("Payment"), choices=PAYMENT_CHOICES, required=False)
+    coupon_code = forms.CharField(label=_("Coupon code"), max_length=64, required=False)
+
+    def __init__(self, *args: Any, admin_site: admin.AdminSite, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = Subscription._meta.get_field("customer")
+        widget = AutocompleteSelect(field, admin_site)
+        widget.is_required = True
+        self.fields["customer"].widget = widget
+        self.fields["customer"].queryset = Customer.objects.all()  # hands the widget its choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("payment_method") == "on_file" and data.get("customer") and data.get("offer"):
+            methods = payment_methods_for_purchase(customer=data["customer"], offer=data["offer"])
+            if not methods:
+                self.add_error(
+                    "payment_method",
+                    _("The customer has no card or SEPA account on file that this offer accepts."),
+                )
+            else:
+                data["method"] = methods[0]  # the newest
+        return data
+
+    def purchase_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        chosen = data.get("payment_method")
+        return {
+            "customer": data["customer"],
+            "offer": data["offer"],
+            "optional_products": list(data["optional_products"]),
+            "addon_bundles": list(data["addon_bundles"]),
+            "coupon_code": data["coupon_code"],
+            "payment_method": data.get("method") if chosen == "on_file" else (chosen or None),
+        }
+
+
+class SubscriptionImportForm(ImportForm):
+    offer = forms.ModelChoiceField(
+        label=_("Offer"),
+        queryset=Offer.objects.filter(status=Status.ACTIVE).order_by("name"),
+        help_text=_(
+            "Every person in the file gets a subscription to this offer (paid offers are "
+            "paid by invoice). Columns: email, first_name, last_name, language."
+        ),
+    )
+
+
+class SubscriptionConfirmImportForm(ConfirmImportForm):
+    offer = forms.ModelChoiceField(queryset=Offer.objects.all(), widget=forms.HiddenInput)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "customer",
+        "offer",
+        "status",
+        "started_at",
+        "current_period_end",
+        "commitment_ends_at",
+        "price",
+    )
+    list_display_links = ("__str__",)
+    list_select_related = ("customer", "offer")
+    list_filter = ("status", "offer", "billing_interval_unit", "started_at")
+    search_fields = ("customer__name", "customer__email", "offer__code", "offer__name")
+    date_hierarchy = "started_at"
+    inlines = (ItemInline, ChargeInline, ActivityInline)
+    resource_classes = (SubscriptionImportResource,)
+    import_form_class = SubscriptionImportForm
+    confirm_form_class = SubscriptionConfirmImportForm
+    add_form_template = "admin/subscriptions/subscription/create.html"
+
+    @admin.display(description=_("price"), ordering="price_amount")
+    def price(self, subscription: Subscription) -> str:
+        return money_display(subscription.price_amount, subscription.currency)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # Subscriptions change only through their services (purchase, lifecycle).
+        return [f.name for f in Subscription._meta.fields]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else None
+        form = SubscriptionCreateForm(data, admin_site=self.admin_site)
+        if data is not None and form.is_valid():
+            try:
+                subscription = subscription_purchase(actor=request.user, **form.purchase_kwargs())
+            except PurchaseRefused as refusal:
+                form.add_error(
+                    refusal.field if refusal.field in form.fields else None, str(refusal)
+                )
+            else:
+                self.log_addition(request, subscription, [{"added": {}}])
+                messages.success(request, _("The subscription was created."))
+                url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+                return HttpResponseRedirect(url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Create a subscription for a customer"),
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+            "adminform": None,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.add_form_template, context)
+
+    # Import: the offer chosen on the import form travels to the confirm step.
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        form = kwargs.get("form")
+        offer = getattr(form, "cleaned_data", {}).get("offer") if form is not None else None
+        return {"offer": offer}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["offer"] = import_form.cleaned_data["offer"].pk
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        # A confirmed import with any invalid row is rolled back whole.
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
