@@ -15,11 +15,13 @@ urlpatterns = [
     path("subscriptions/", portal.subscription_list, name="subscription_list"),
     path("subscriptions/<uuid:public_id>/", portal.subscription_detail, name="subscription_detail"),
     path(
-        "subscriptions/<uuid:public_id>/cancel/", portal.not_built_yet, name="subscription_cancel"
+        "subscriptions/<uuid:public_id>/cancel/",
+        portal.subscription_cancel,
+        name="subscription_cancel",
     ),
     path(
         "subscriptions/<uuid:public_id>/undo-cancellation/",
-        portal.not_built_yet,
+        portal.subscription_undo_cancellation,
         name="subscription_undo_cancellation",
     ),
     path("account/", portal.account, name="account"),

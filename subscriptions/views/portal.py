@@ -10,22 +10,25 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import PeriodUnit
 from catalog.models.base import describe_period
 from catalog.money import format_money
-from subscriptions.forms_portal import CustomerDetailsForm
+from subscriptions.exceptions import SubscriptionError
+from subscriptions.forms_portal import CANCEL_MODES, CancelForm, CustomerDetailsForm
 from subscriptions.models import Subscription, SubscriptionItem
 from subscriptions.selectors.customers import customer_for_user
 from subscriptions.selectors.subscriptions import (
     subscription_get_for_customer,
     subscription_list_for_customer,
 )
+from subscriptions.services import lifecycle
 from subscriptions.services.accounts import customer_update_details
 
 PER_UNIT = {
@@ -138,5 +141,74 @@ def account(request: HttpRequest) -> HttpResponse:
     )
 
 
-def not_built_yet(request, *args, **kwargs):
-    raise Http404
+def local_date(moment) -> str:
+    """A moment as a date on the merchant's clock, in the viewer's language."""
+    return date_format(timezone.localtime(moment), "DATE_FORMAT")
+
+
+@login_required
+def subscription_cancel(request: HttpRequest, public_id) -> HttpResponse:
+    customer = customer_for_user(user=request.user)
+    subscription = subscription_get_for_customer(customer=customer, public_id=public_id)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription = lifecycle.subscription_cancel(
+                subscription=subscription, mode=form.cleaned_data["mode"], actor=request.user
+            )
+        except SubscriptionError as refused:
+            messages.error(request, str(refused))
+            return redirect("subscriptions:subscription_cancel", public_id=public_id)
+        messages.success(
+            request,
+            _("Your subscription is cancelled. It ends on %(date)s.")
+            % {"date": local_date(subscription.ends_at)},
+        )
+        return redirect("subscriptions:subscription_detail", public_id=public_id)
+    return render(
+        request,
+        "subscriptions/portal/subscription_cancel.html",
+        {
+            "subscription": subscription,
+            "form": form,
+            "quotes": cancellation_quotes(subscription, form["mode"].value()),
+        },
+    )
+
+
+def cancellation_quotes(subscription: Subscription, chosen: str | None) -> list[dict]:
+    """Both ways to cancel, as the confirm page shows them; the chosen (or else the first
+    allowed) one is preselected."""
+    quotes = []
+    for mode, label in CANCEL_MODES:
+        quote = lifecycle.subscription_cancellation_quote(subscription=subscription, mode=mode)
+        late = (
+            quote.allowed
+            and mode == "period_end"
+            and subscription.current_period_end is not None
+            and quote.takes_effect_at > subscription.current_period_end
+        )
+        penalty = money(quote.penalty_amount, quote.currency) if quote.penalty_amount else ""
+        quotes.append(
+            {"mode": mode, "label": label, "quote": quote, "late": late, "penalty": penalty}
+        )
+    allowed = [option["mode"] for option in quotes if option["quote"].allowed]
+    preselected = chosen if chosen in allowed else next(iter(allowed), None)
+    for option in quotes:
+        option["checked"] = option["mode"] == preselected
+    return quotes
+
+
+@login_required
+def subscription_undo_cancellation(request: HttpRequest, public_id) -> HttpResponse:
+    customer = customer_for_user(user=request.user)
+    subscription = subscription_get_for_customer(customer=customer, public_id=public_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        lifecycle.subscription_undo_cancellation(subscription=subscription, actor=request.user)
+    except SubscriptionError as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, _("Your cancellation is withdrawn; the subscription continues."))
+    return redirect("subscriptions:subscription_detail", public_id=public_id)

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from subscriptions.models import Customer, PaymentMethod, Subscription, SubscriptionItem, User
+from subscriptions.services.lifecycle import term_values
 from tests.factories import BundleFactory, OfferFactory, ProductFactory, TermFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,8 @@ def make_payment_method(customer: Customer) -> PaymentMethod:
 
 def make_subscription(customer: Customer, *, name: str = "Daily News", **fields) -> Subscription:
     """A monthly subscription at 9.90 EUR with one included product, one optional product
-    and one add-on, on a 12-month term with a one-month cancellation period."""
+    and one add-on, on a 12-month term with a one-month cancellation period (or `term=`),
+    started on 1 March 2026 (Berlin: 12:00)."""
     included, optional, addon = (
         ProductFactory(name=f"{name} e-paper"),
         ProductFactory(name=f"{name} archive"),
@@ -46,7 +48,9 @@ def make_subscription(customer: Customer, *, name: str = "Daily News", **fields)
     )
     bundle = BundleFactory(name=f"{name} basics", products=[included], optional_products=[optional])
     extra = BundleFactory(name=f"{name} extras", products=[addon])
-    term = TermFactory(name="12 months", notice_period_count=1, notice_period_unit="month")
+    term = fields.pop("term", None) or TermFactory(
+        name="12 months", notice_period_count=1, notice_period_unit="month"
+    )
     offer = OfferFactory(name=name, term=term)
     values = {
         "customer": customer,
@@ -56,6 +60,7 @@ def make_subscription(customer: Customer, *, name: str = "Daily News", **fields)
         "billing_interval_count": 1,
         "billing_interval_unit": "month",
         "term": term,
+        "term_snapshot": term_values(term).to_snapshot(),
         "started_at": STARTED,
         "commitment_starts_at": STARTED,
         "commitment_ends_at": COMMITMENT_END,
