@@ -8,10 +8,10 @@ via timezone.localtime) from the subscription's `started_at` anchor, like the pu
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -24,7 +24,7 @@ from catalog.periods import period_bounds, period_containing
 from notifications.events import EventType
 from notifications.services.events import emit
 from subscriptions.exceptions import CancellationRefused, SubscriptionError
-from subscriptions.models import Activity, Charge, Subscription
+from subscriptions.models import Activity, Charge, Subscription, User
 from subscriptions.terms import NOT_ALLOWED, TermValues, cancellation_takes_effect, commitment_end
 from subscriptions.terms import penalty as penalty_amount
 
@@ -33,6 +33,8 @@ NOW = "now"
 MODES = (PERIOD_END, NOW)
 ADVANCE_BATCH = 500
 S = Subscription.Status
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,62 +83,71 @@ def subscription_cancellation_quote(
     if mode not in MODES:
         raise ValueError(f"Unknown cancellation mode {mode!r}.")
     now = now or timezone.now()
-    refused = _status_refusal(subscription)
-    if refused is None and mode == PERIOD_END and not subscription.current_period_end:
-        refused = _("A one-time purchase has no billing period to end; it can only end now.")
+    refused = _status_refusal(subscription, mode)
     if refused is not None:
-        return _refusal(subscription, mode, refused, earliest_end=None)
+        return _refusal(subscription, mode, refused)
     terms = _terms(subscription)
     takes_effect_at = now if mode == NOW else _period_end_for(subscription, terms, now)
     commitment_ends_at = subscription.commitment_ends_at
-    early = terms is not None and commitment_ends_at and takes_effect_at < commitment_ends_at
-    if not early:
-        return _accepted(subscription, mode, now, takes_effect_at, None)
+    if terms is None or commitment_ends_at is None or takes_effect_at >= commitment_ends_at:
+        return _accepted(subscription, mode, now, takes_effect_at)
     if terms.early_cancellation == NOT_ALLOWED:
         earliest = _first_period_end_from(subscription, commitment_ends_at)
         reason = _("Cancelling before %(date)s is not possible under your term.") % {
             "date": _date(earliest)
         }
         return _refusal(subscription, mode, reason, earliest_end=earliest)
-    amount = penalty_amount(
+    fee = penalty_amount(
         term=terms,
         commitment_starts_at=subscription.commitment_starts_at or subscription.started_at,
         commitment_ends_at=commitment_ends_at,
         cancelled_at=now,
         ends_at=takes_effect_at,
     )
-    return _accepted(subscription, mode, now, takes_effect_at, (amount, terms.currency))
+    return _accepted(subscription, mode, now, takes_effect_at, fee, terms.currency)
 
 
-def _accepted(subscription, mode, now, takes_effect_at, fee) -> CancellationQuote:
-    amount, currency = fee if fee and fee[0] > 0 else (_zero(subscription), subscription.currency)
+def _accepted(
+    sub: Subscription,
+    mode: str,
+    now: datetime,
+    takes_effect_at: datetime,
+    fee: Decimal | None = None,
+    currency: str | None = None,
+) -> CancellationQuote:
+    if not fee:
+        fee, currency = _zero(sub), sub.currency
     if mode == NOW:
         reason = _("Your subscription ends immediately.")
-    elif subscription.current_period_end and takes_effect_at > _period_end_at(subscription, now):
+    elif takes_effect_at > (period_end := _period(sub, now)[1]):
         reason = _(
-            "Your cancellation arrives within the cancellation period, so your subscription "
-            "ends at the end of the next billing period, on %(date)s."
-        ) % {"date": _date(takes_effect_at)}
+            "The cancellation period for the billing period ending on %(period_end)s has "
+            "passed, so your subscription ends at the end of the next billing period, on "
+            "%(date)s."
+        ) % {"period_end": _date(period_end), "date": _date(takes_effect_at)}
     else:
         reason = _("Your subscription ends on %(date)s.") % {"date": _date(takes_effect_at)}
-    if amount > 0:
-        fee_text = format_money(amount, currency, translation.get_language() or "en")
+    if fee > 0:
+        fee_text = format_money(fee, currency, translation.get_language() or "en")
         reason += " " + _("An early-cancellation fee of %(fee)s applies.") % {"fee": fee_text}
-    return CancellationQuote(mode, True, takes_effect_at, amount, currency, None, reason)
+    return CancellationQuote(mode, True, takes_effect_at, fee, currency, None, reason)
 
 
-def _refusal(subscription, mode, reason, *, earliest_end) -> CancellationQuote:
-    zero = _zero(subscription)
-    return CancellationQuote(mode, False, None, zero, subscription.currency, earliest_end, reason)
+def _refusal(
+    sub: Subscription, mode: str, reason: str, earliest_end: datetime | None = None
+) -> CancellationQuote:
+    return CancellationQuote(mode, False, None, _zero(sub), sub.currency, earliest_end, reason)
 
 
-def _status_refusal(subscription: Subscription) -> str | None:
+def _status_refusal(subscription: Subscription, mode: str) -> str | None:
     if subscription.status == S.CANCELLED:
         return _("This subscription is already cancelled; it ends on %(date)s.") % {
             "date": _date(subscription.ends_at)
         }
     if subscription.status == S.ENDED:
         return _("This subscription has already ended.")
+    if mode == PERIOD_END and not subscription.current_period_end:
+        return _("A one-time purchase has no billing period to end; it can only end now.")
     return None
 
 
@@ -147,7 +158,7 @@ def subscription_cancel(
     *,
     subscription: Subscription,
     mode: str = PERIOD_END,
-    actor: Any = None,
+    actor: User | None = None,
     now: datetime | None = None,
 ) -> Subscription:
     """Cancel at the end of the period the cancellation period allows, or now. Refuses
@@ -175,7 +186,7 @@ def subscription_cancel(
 
 
 def subscription_undo_cancellation(
-    *, subscription: Subscription, actor: Any = None, now: datetime | None = None
+    *, subscription: Subscription, actor: User | None = None, now: datetime | None = None
 ) -> Subscription:
     """Withdraw a pending cancellation (before it takes effect); its uninvoiced penalty
     goes with it."""
@@ -223,27 +234,40 @@ def _end(sub: Subscription, now: datetime) -> None:
 def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic job: end subscriptions whose cancellation took effect and move the
     others into the period containing `now` (switching to the renewal term when the
-    commitment has ended). Claims due rows with skip_locked, one transaction per batch;
-    running it twice at the same `now` changes nothing the second time."""
+    commitment has ended). Claims due rows with skip_locked, one transaction per batch,
+    a savepoint per row so one bad row is logged and skipped instead of stopping every
+    other renewal. Running it twice at the same `now` changes nothing the second time."""
     now = now or timezone.now()
-    counts = {"ended": 0, "renewed": 0, "commitments_renewed": 0}
+    counts = {"ended": 0, "renewed": 0, "commitments_renewed": 0, "failed": 0}
+    failed: set[int] = set()
     while True:
         with transaction.atomic():
             batch = list(
                 Subscription.objects.select_for_update(skip_locked=True)
                 .select_related("customer")
                 .filter(status__in=[S.ACTIVE, S.CANCELLED], current_period_end__lte=now)
+                .exclude(pk__in=failed)
                 .order_by("current_period_end", "pk")[:ADVANCE_BATCH]
             )
             for sub in batch:
-                if sub.status == S.CANCELLED and sub.ends_at <= now:
-                    _end(sub, now)
-                    counts["ended"] += 1
-                else:
-                    counts["commitments_renewed"] += _renew(sub, now)
-                    counts["renewed"] += 1
+                try:
+                    with transaction.atomic():
+                        _advance_one(sub, now, counts)
+                except Exception:
+                    logger.exception("Could not advance subscription %s.", sub.public_id)
+                    failed.add(sub.pk)
+                    counts["failed"] += 1
         if len(batch) < ADVANCE_BATCH:
             return counts
+
+
+def _advance_one(sub: Subscription, now: datetime, counts: dict[str, int]) -> None:
+    if sub.status == S.CANCELLED and sub.ends_at <= now:
+        _end(sub, now)
+        counts["ended"] += 1
+    else:
+        counts["commitments_renewed"] += _renew(sub, now)
+        counts["renewed"] += 1
 
 
 def _renew(sub: Subscription, now: datetime) -> int:
@@ -252,7 +276,7 @@ def _renew(sub: Subscription, now: datetime) -> int:
     sub.current_period_start, sub.current_period_end = start, end
     renewed = 0
     while sub.commitment_ends_at and sub.commitment_ends_at <= start:
-        _switch_to_renewal_term(sub, now)
+        _switch_to_renewal_term(sub)
         renewed = 1
     sub.save(
         update_fields=[
@@ -269,7 +293,7 @@ def _renew(sub: Subscription, now: datetime) -> int:
     return renewed
 
 
-def _switch_to_renewal_term(sub: Subscription, now: datetime) -> None:
+def _switch_to_renewal_term(sub: Subscription) -> None:
     """The commitment has ended: continue on the renewal term (or the same one), with
     a new commitment from the end of the old one. The same term keeps the values agreed;
     a renewal term is agreed as it reads now, when it takes effect."""
@@ -326,10 +350,6 @@ def _period(sub: Subscription, moment: datetime) -> tuple[datetime, datetime, da
         anchor, max(timezone.localtime(moment), anchor), count, unit
     )
     return start, end, period_bounds(anchor, index + 1, count, unit)[1]
-
-
-def _period_end_at(sub: Subscription, now: datetime) -> datetime:
-    return _period(sub, now)[1]
 
 
 def _period_end_for(sub: Subscription, terms: TermValues | None, now: datetime) -> datetime:

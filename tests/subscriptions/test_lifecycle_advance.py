@@ -25,7 +25,7 @@ from tests.subscriptions.factories import BERLIN, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
-NOTHING = {"ended": 0, "renewed": 0, "commitments_renewed": 0}
+NOTHING = {"ended": 0, "renewed": 0, "commitments_renewed": 0, "failed": 0}
 
 
 def berlin(year: int, month: int, day: int, hour: int = 0) -> datetime:
@@ -89,7 +89,7 @@ def test_a_subscription_that_missed_runs_catches_up_to_the_period_containing_now
 
     counts = subscriptions_advance(now=berlin(2027, 5, 15, 12))
 
-    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0}
+    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
     assert period(sub) == (berlin(2027, 4, 30), berlin(2027, 5, 31))
     [event] = Event.objects.all()
     assert event.type == EventType.SUBSCRIPTION_RENEWED
@@ -141,18 +141,32 @@ def test_batches_are_claimed_until_nothing_is_due(monkeypatch):
 
     counts = subscriptions_advance(now=berlin(2027, 2, 1))
 
-    assert counts == {"ended": 0, "renewed": 5, "commitments_renewed": 0}
+    assert counts == {"ended": 0, "renewed": 5, "commitments_renewed": 0, "failed": 0}
     assert {period(sub) for sub in subs} == {(berlin(2027, 2, 1), berlin(2027, 3, 1))}
 
 
 def test_advance_runs_a_fixed_number_of_queries(django_assert_num_queries):
-    """Per batch: savepoint, claim, release; per subscription: update, event. Plus the
-    final empty check is skipped because the batch was short."""
+    """Per batch: savepoint, claim, release. Per subscription: savepoint, update, event,
+    release. No final empty claim, because the batch was short."""
     for _ in range(3):
         monthly()
 
-    with django_assert_num_queries(3 + 3 * 2):
+    with django_assert_num_queries(3 + 3 * 4):
         subscriptions_advance(now=berlin(2027, 2, 1))
+
+
+def test_a_row_that_cannot_advance_is_logged_and_skipped_and_the_others_go_on(caplog):
+    broken = monthly()
+    Subscription.objects.filter(pk=broken.pk).update(billing_interval_unit="fortnight")
+    healthy = monthly()
+
+    counts = subscriptions_advance(now=berlin(2027, 2, 1))
+
+    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 1}
+    assert period(broken) == (berlin(2027, 1, 1), berlin(2027, 2, 1))
+    assert period(healthy) == (berlin(2027, 2, 1), berlin(2027, 3, 1))
+    assert f"Could not advance subscription {broken.public_id}." in caplog.text
+    assert Event.objects.get().subject_id == str(healthy.public_id)
 
 
 # --- renewal into the renewal term -------------------------------------------------------
@@ -190,7 +204,7 @@ def test_twelve_months_then_monthly():
     with time_machine.travel(berlin(2028, 1, 31), tick=False):
         counts = subscriptions_advance()
 
-    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 1}
+    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 1, "failed": 0}
     sub.refresh_from_db()
     assert sub.term == monthly_term
     assert sub.term_snapshot["code"] == "monthly"
@@ -281,7 +295,7 @@ def test_a_cancelled_subscription_ends_at_its_date():
     with time_machine.travel(berlin(2027, 3, 31), tick=False):
         counts = subscriptions_advance()
 
-    assert counts == {"ended": 1, "renewed": 0, "commitments_renewed": 0}
+    assert counts == {"ended": 1, "renewed": 0, "commitments_renewed": 0, "failed": 0}
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.ENDED
     assert sub.ended_at == berlin(2027, 3, 31)
@@ -312,9 +326,9 @@ def test_a_cancellation_too_late_for_this_period_runs_one_more_period():
     still_cancelled = (sub.status, sub.current_period_start, sub.current_period_end)
     second = subscriptions_advance(now=berlin(2027, 5, 1))
 
-    assert first == {"ended": 0, "renewed": 1, "commitments_renewed": 0}
+    assert first == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
     assert still_cancelled == ("cancelled", berlin(2027, 4, 1), berlin(2027, 5, 1))
-    assert second == {"ended": 1, "renewed": 0, "commitments_renewed": 0}
+    assert second == {"ended": 1, "renewed": 0, "commitments_renewed": 0, "failed": 0}
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.ENDED
     assert sub.ended_at == berlin(2027, 5, 1)
@@ -364,5 +378,5 @@ def test_the_task_advances_what_is_due_now():
     with time_machine.travel(berlin(2027, 2, 1, 0), tick=False):
         counts = tasks.advance_subscriptions()
 
-    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0}
+    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
     assert period(sub) == (berlin(2027, 2, 1), berlin(2027, 3, 1))

@@ -277,8 +277,8 @@ def test_cancellation_too_late_ends_at_the_end_of_the_next_period_and_says_so():
 
     assert quote.takes_effect_at == berlin(2027, 5, 1)
     assert quote.reason == (
-        "Your cancellation arrives within the cancellation period, so your subscription "
-        "ends at the end of the next billing period, on 1 May 2027."
+        "The cancellation period for the billing period ending on 1 April 2027 has passed, "
+        "so your subscription ends at the end of the next billing period, on 1 May 2027."
     )
     assert cancelled.ends_at == berlin(2027, 5, 1)
 

@@ -86,8 +86,8 @@ def test_advance_skips_a_row_another_transaction_holds_and_does_it_next_time():
         holder.join(timeout=30)
     second = subscriptions_advance(now=berlin(2027, 2, 1))
 
-    assert first == {"ended": 0, "renewed": 1, "commitments_renewed": 0}
-    assert second == {"ended": 0, "renewed": 1, "commitments_renewed": 0}
+    assert first == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
+    assert second == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
     for sub in (held, free):
         sub.refresh_from_db()
         assert sub.current_period_start == berlin(2027, 2, 1)
