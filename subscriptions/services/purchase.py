@@ -37,6 +37,7 @@ from subscriptions.models import (
 )
 from subscriptions.services.customers import customer_create_for_user
 from subscriptions.services.lifecycle import term_values
+from subscriptions.services.payments import offer_accepts, payment_method_add
 from subscriptions.terms import commitment_end
 
 INVOICE = PaymentKind.INVOICE.value  # pass as `payment_method` to pay by invoice
@@ -87,7 +88,7 @@ def purchase_options(*, offer: Offer, now: datetime | None = None) -> PurchaseOp
 
 def accepts_payment_kind(offer: Offer, kind: str) -> bool:
     """Plans list the payment methods they support; product offers accept every kind."""
-    return offer.plan.supports(kind) if offer.plan_id else True
+    return offer_accepts(offer, kind)
 
 
 def payment_methods_for_purchase(*, customer: Customer | None, offer: Offer) -> list[PaymentMethod]:
@@ -165,18 +166,6 @@ def _check_payment_method(
         )
 
 
-def _invoice_method(customer: Customer) -> PaymentMethod:
-    """The customer's invoice (bank transfer) method, created on first use."""
-    method = customer.payment_methods.filter(
-        kind=INVOICE, status=PaymentMethod.Status.ACTIVE
-    ).first()
-    if method is None:
-        method = PaymentMethod.objects.create(
-            customer=customer, kind=INVOICE, label=str(PaymentKind.INVOICE.label)
-        )
-    return method
-
-
 @transaction.atomic
 def subscription_purchase(
     *,
@@ -203,7 +192,8 @@ def subscription_purchase(
     _check_choices(purchase_options(offer=offer, now=now), optional_products, addon_bundles)
     _check_payment_method(customer, offer, payment_method)
     if payment_method == INVOICE:
-        payment_method = _invoice_method(customer)
+        # The customer's invoice method, created on first use (payments' one way to).
+        payment_method = payment_method_add(customer=customer, kind=INVOICE, actor=actor)
     subscription = _create_subscription(customer, offer, payment_method, now)
     _create_items(subscription, offer, optional_products, addon_bundles)
     _record(subscription, customer, offer, actor, now)

@@ -12,6 +12,8 @@ from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -20,16 +22,19 @@ from catalog.models.base import describe_period
 from catalog.money import format_money
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.forms_checkout import CheckoutForm, RegisterForm
-from subscriptions.services.customers import customer_register
+from subscriptions.services.customers import customer_create_for_user, customer_register
 from subscriptions.services.purchase import offer_refusal, subscription_purchase_for_user
 
 REGISTER = "register"
+ADD_METHOD = "add_method"
 
 
 def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
     offer = _sellable_offer(offer_code)
     if not request.user.is_authenticated:
         return _visitor(request, offer)
+    if request.POST.get("intent") == ADD_METHOD:
+        return _add_payment_method(request, offer)
     customer = request.user.customer if request.user.customer_id else None
     data = request.POST if request.method == "POST" else None  # an empty POST is still bound
     form = CheckoutForm(data, offer=offer, customer=customer)
@@ -63,6 +68,16 @@ def _visitor(request: HttpRequest, offer: Offer) -> HttpResponse:
         return redirect("subscriptions:checkout", offer_code=offer.code)
     context = {"offer": offer, "register_form": form, "intent": REGISTER, **_summary(offer)}
     return render(request, "subscriptions/checkout/visitor.html", context)
+
+
+def _add_payment_method(request: HttpRequest, offer: Offer) -> HttpResponse:
+    """To the payment-method page and back; a user without a customer account gets one
+    first (that page belongs to an account)."""
+    if request.user.is_staff and not request.user.customer_id:
+        raise Http404
+    customer_create_for_user(user=request.user)
+    back = reverse("subscriptions:checkout", args=[offer.code])
+    return redirect(f"{reverse('subscriptions:payment_method_add')}?{urlencode({'next': back})}")
 
 
 def _sellable_offer(code: str) -> Offer:

@@ -251,3 +251,24 @@ def test_staff_without_account_cannot_buy_in_the_portal(client, staff_user, offe
     assert client.post(url(), {"payment_method": "invoice"}).status_code == 200
     assert not Subscription.objects.exists()
     assert not Customer.objects.exists()
+
+
+def test_add_payment_method_link_returns_to_the_checkout(client, buyer, offer):
+    client.force_login(buyer)
+    page = client.get(url()).content.decode()
+    assert 'href="/portal/payment-methods/add/?next=/portal/checkout/digital-monthly/"' in page
+
+
+def test_user_without_account_gets_one_before_adding_a_payment_method(
+    client, django_user_model, offer
+):
+    user = django_user_model.objects.create_user(email="rita@example.com", password=PASSWORD)
+    client.force_login(user)
+    assert 'value="add_method"' in client.get(url()).content.decode()
+    response = client.post(url(), {"intent": "add_method"})
+    assert response["Location"] == (
+        "/portal/payment-methods/add/?next=%2Fportal%2Fcheckout%2Fdigital-monthly%2F"
+    )
+    user.refresh_from_db()
+    assert user.customer.main_user == user
+    assert not Subscription.objects.exists()
