@@ -5,7 +5,7 @@ the offer, the term's values snapshotted, the first billing period and the commi
 computed on the merchant's wall clock from `started_at`. Fixed amounts, fixed dates:
 
     SubscriptionFactory()                                # monthly 9.90 EUR, no term
-    SubscriptionFactory(term=TermFactory(with_penalty=True), started_at=BERLIN_2027)
+    SubscriptionFactory(term=TermFactory(with_penalty=True), started_at=STARTED_AT)
     SubscriptionFactory(offer=OfferFactory(single_product=True))  # one-time purchase
     SubscriptionFactory(cancelled=True)                  # ends at the current period end
     SubscriptionFactory(ended=True)

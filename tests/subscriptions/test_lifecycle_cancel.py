@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from notifications.events import EventType
 from notifications.models import Event
@@ -363,3 +364,42 @@ def test_the_actor_is_recorded():
     subscription_cancel(subscription=sub, actor=staff, now=berlin(2027, 1, 5))
 
     assert Activity.objects.get(subscription=sub).actor == staff
+
+
+def test_a_cancellation_uses_the_period_containing_now_even_before_the_job_moved_it_on():
+    sub = monthly()
+    assert sub.current_period_end == berlin(2027, 2, 1)
+
+    cancelled = subscription_cancel(subscription=sub, now=berlin(2027, 2, 5))
+
+    assert cancelled.ends_at == berlin(2027, 3, 1)
+
+
+def test_a_yearly_subscription_with_one_month_notice():
+    """Yearly from 1 Jan 2027: cancellations for 1 Jan 2028 must arrive by 1 Dec 2027."""
+    term = TermFactory(
+        commitment_count=1,
+        commitment_unit="year",
+        notice_period_count=1,
+        notice_period_unit="month",
+    )
+    sub = SubscriptionFactory(
+        term=term,
+        offer=OfferFactory(billing_interval_unit="year", price_amount=Decimal("99.00")),
+        started_at=berlin(2027, 1, 1),
+    )
+
+    in_time = subscription_cancellation_quote(subscription=sub, now=berlin(2027, 12, 1))
+    too_late = subscription_cancellation_quote(subscription=sub, now=berlin(2027, 12, 1, 1))
+
+    assert in_time.takes_effect_at == berlin(2028, 1, 1)
+    assert too_late.takes_effect_at == berlin(2029, 1, 1)
+
+
+def test_the_fee_is_shown_in_the_viewers_locale():
+    sub = monthly(penalty_term())
+
+    with translation.override("de"):
+        quote = subscription_cancellation_quote(subscription=sub, now=berlin(2027, 2, 10))
+
+    assert "100,60\xa0€" in quote.reason
