@@ -46,7 +46,7 @@ class CardForm(GatewayDetailsForm):
         widget=forms.Select(attrs={"autocomplete": "cc-exp-year"}),
     )
     cvc = forms.CharField(
-        label=_("Security code (CVC)"),
+        label=_("CVC"),
         max_length=4,
         min_length=3,
         widget=forms.TextInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}),
@@ -142,4 +142,11 @@ class PaymentMethodChoiceForm(forms.Form):
 def _method_label(method: PaymentMethod) -> str:
     if method.kind == "invoice":
         return str(method.get_kind_display())
-    return f"{method.label} ({method.get_kind_display()})"
+    if method.expires_month:
+        detail = _("expires %(month)02d/%(year)d") % {
+            "month": method.expires_month,
+            "year": method.expires_year,
+        }
+    else:
+        detail = _("mandate %(reference)s") % {"reference": method.mandate_reference}
+    return f"{method.label} ({method.get_kind_display()}, {detail})"
