@@ -109,7 +109,7 @@ def term_summary(subscription: Subscription) -> list[tuple[str, str]]:
             (_("Cancellation period"), _("%(period)s before a period ends") % {"period": period})
         )
     else:
-        rows.append((_("Cancellation period"), _("none: cancel any time before a period ends")))
+        rows.append((_("Cancellation period"), _("None")))
     rule = str(dict(term.EarlyCancellation.choices).get(agreed.get("early_cancellation"), ""))
     if rule:
         rows.append((_("Ending the commitment early"), rule))
