@@ -2,8 +2,9 @@
 which one pays for a subscription.
 
 Every refusal is a `PaymentRefused` with a message the customer can read and a `code`
-(the gateway's, or one of ours: "unsupported_kind", "in_use", "not_yours",
-"not_active", "not_supported_by_plan", "subscription_ended"); nothing is stored then.
+(the gateway's, or one of ours: "unsupported_kind", "gateway_unavailable" (temporary),
+"in_use", "not_yours", "not_active", "not_supported_by_plan", "subscription_ended");
+nothing is stored then.
 """
 
 from __future__ import annotations
@@ -51,7 +52,18 @@ def payment_method_add(
     if kind == PaymentKind.INVOICE:
         return _invoice_method(customer=customer, actor=actor)
     gateway = get_gateway()
-    created = gateway.create_payment_method(kind=kind, details=details or {})
+    try:
+        created = gateway.create_payment_method(kind=kind, details=details or {})
+    except PaymentRefused:
+        raise
+    except Exception as error:
+        # A gateway outage or bug must not become a server error page.
+        logger.exception("The payment gateway failed to create a %s method", kind)
+        raise PaymentRefused(
+            _("Our payment provider could not be reached. Please try again in a few minutes."),
+            code="gateway_unavailable",
+            temporary=True,
+        ) from error
     try:
         with transaction.atomic():
             method = PaymentMethod.objects.create(

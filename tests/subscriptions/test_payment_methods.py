@@ -4,6 +4,7 @@ method that pays for a subscription."""
 from datetime import UTC, datetime
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from notifications.models import Event
@@ -277,3 +278,48 @@ def test_change_of_an_ended_subscription_is_refused():
         subscription_change_payment_method(subscription=subscription, payment_method=method)
 
     assert refused.value.code == "subscription_ended"
+
+
+class BrokenGateway:
+    """A gateway whose provider is down."""
+
+    name = "broken"
+
+    def create_payment_method(self, *, kind, details):
+        raise ConnectionError("provider unreachable")
+
+    def charge(self, **kwargs):
+        raise ConnectionError("provider unreachable")
+
+    def detach(self, token):
+        raise ConnectionError("provider unreachable")
+
+
+@override_settings(KONTOR_PAYMENT_GATEWAY="tests.subscriptions.test_payment_methods.BrokenGateway")
+def test_a_gateway_outage_is_a_temporary_refusal_and_stores_nothing():
+    with pytest.raises(PaymentRefused) as refused:
+        payment_method_add(customer=make_customer(), kind="card", details=card())
+
+    assert (refused.value.code, refused.value.temporary) == ("gateway_unavailable", True)
+    assert str(refused.value) == (
+        "Our payment provider could not be reached. Please try again in a few minutes."
+    )
+    assert PaymentMethod.objects.count() == 0
+
+
+def test_a_failed_detach_after_removing_is_logged_not_raised(
+    django_capture_on_commit_callbacks, caplog
+):
+    method = payment_method_add(customer=make_customer(), kind="card", details=card())
+
+    with (
+        override_settings(
+            KONTOR_PAYMENT_GATEWAY="tests.subscriptions.test_payment_methods.BrokenGateway"
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        payment_method_remove(payment_method=method)
+
+    method.refresh_from_db()
+    assert method.status == "removed"
+    assert f"Could not detach payment method {method.public_id} at the gateway" in caplog.messages
