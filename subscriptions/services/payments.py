@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from catalog.models import PaymentMethod as PaymentKind
 from notifications.events import EventType
 from notifications.services import emit
 from subscriptions.exceptions import PaymentRefused
-from subscriptions.gateways import get_gateway
+from subscriptions.gateways import ChargeResult, get_gateway
 from subscriptions.models import Activity, Customer, PaymentMethod, Subscription, User
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,44 @@ def subscription_change_payment_method(
             },
         )
     return sub
+
+
+def payment_method_charge(
+    *,
+    payment_method: PaymentMethod,
+    amount: Decimal,
+    currency: str,
+    idempotency_key: str,
+    description: str,
+) -> ChargeResult:
+    """Charge a card or SEPA method on file through its gateway (for billing and
+    dunning, which record the outcome). A method that was removed, or that belongs to
+    another gateway than the configured one, comes back declined without a charge. The
+    same `idempotency_key` never charges twice; use a new one for each retry."""
+    if payment_method.kind == PaymentKind.INVOICE:
+        raise ValueError("Invoice payment is not charged through a gateway.")
+    gateway = get_gateway()
+    if payment_method.status != PaymentMethod.Status.ACTIVE:
+        return ChargeResult(
+            ChargeResult.DECLINED,
+            "",
+            "payment_method_removed",
+            _("The payment method was removed."),
+        )
+    if payment_method.gateway != gateway.name:
+        return ChargeResult(
+            ChargeResult.DECLINED,
+            "",
+            "gateway_mismatch",
+            _("The payment method is held by another payment provider."),
+        )
+    return gateway.charge(
+        token=payment_method.token,
+        amount=amount,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        description=description,
+    )
 
 
 def _check_change(sub: Subscription, method: PaymentMethod) -> None:

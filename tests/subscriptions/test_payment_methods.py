@@ -2,6 +2,7 @@
 method that pays for a subscription."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
@@ -12,6 +13,7 @@ from subscriptions.exceptions import PaymentRefused
 from subscriptions.models import Activity, Customer, PaymentMethod, Subscription
 from subscriptions.services.payments import (
     payment_method_add,
+    payment_method_charge,
     payment_method_remove,
     subscription_change_payment_method,
 )
@@ -323,3 +325,63 @@ def test_a_failed_detach_after_removing_is_logged_not_raised(
     method.refresh_from_db()
     assert method.status == "removed"
     assert f"Could not detach payment method {method.public_id} at the gateway" in caplog.messages
+
+
+# Charging (for billing and dunning)
+
+
+def charge(method, key="invoice-1-attempt-1"):
+    return payment_method_charge(
+        payment_method=method,
+        amount=Decimal("9.90"),
+        currency="EUR",
+        idempotency_key=f"{key}-{method.public_id}",
+        description="Invoice 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "details", "status", "code"),
+    [
+        ("card", card(), "succeeded", ""),
+        ("card", card("4000000000009995"), "declined", "insufficient_funds"),
+        ("card", card("4000000000000119"), "failed_temporarily", "processing_error"),
+        ("sepa_debit", sepa("DE62370400440532013001"), "declined", "debit_declined"),
+    ],
+)
+def test_charge_goes_through_the_gateway_of_the_method(kind, details, status, code):
+    method = payment_method_add(customer=make_customer(), kind=kind, details=details)
+
+    first = charge(method)
+
+    assert (first.status, first.error_code) == (status, code)
+    assert charge(method) == first
+
+
+def test_charging_a_removed_method_is_declined_without_a_charge():
+    method = payment_method_add(customer=make_customer(), kind="card", details=card())
+    payment_method_remove(payment_method=method)
+    method.refresh_from_db()
+
+    result = charge(method)
+
+    assert (result.status, result.reference, result.error_code) == (
+        "declined",
+        "",
+        "payment_method_removed",
+    )
+
+
+def test_charging_a_method_of_another_gateway_is_declined_without_a_charge():
+    method = payment_method_add(customer=make_customer(), kind="card", details=card())
+    PaymentMethod.objects.filter(pk=method.pk).update(gateway="stripe")
+    method.refresh_from_db()
+
+    assert charge(method).error_code == "gateway_mismatch"
+
+
+def test_invoice_methods_are_not_charged():
+    method = payment_method_add(customer=make_customer(), kind="invoice")
+
+    with pytest.raises(ValueError, match="not charged through a gateway"):
+        charge(method)
