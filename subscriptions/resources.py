@@ -55,6 +55,11 @@ class SubscriptionImportResource(resources.ModelResource):
         self.offer = offer
         self._first_row: dict[str, int] = {}
 
+    def get_user_visible_fields(self) -> list[fields.Field]:
+        # The import page lists these as the file's columns (the declared fields above
+        # are the preview's).
+        return [fields.Field(column_name=column) for column in COLUMNS]
+
     def get_instance(self, instance_loader, row):
         return None  # every row is a purchase; existing ones are skipped in skip_row
 
