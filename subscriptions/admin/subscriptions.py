@@ -195,7 +195,9 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         data = request.POST if request.method == "POST" else None
-        form = SubscriptionCreateForm(data, admin_site=self.admin_site)
+        # ?customer=<id>: "create a subscription" from a customer's page.
+        initial = {"customer": request.GET.get("customer")} if "customer" in request.GET else {}
+        form = SubscriptionCreateForm(data, initial=initial, admin_site=self.admin_site)
         if data is not None and form.is_valid():
             try:
                 subscription = subscription_purchase(actor=request.user, **form.purchase_kwargs())

@@ -138,3 +138,10 @@ def test_subscription_list_has_fixed_queries(client, staff_user, offer, django_a
     assert response.status_code == 200
     assert response.content.decode().count("Customer ") >= 3
     assert "€9.99" in response.content.decode()
+
+
+def test_create_page_can_start_from_a_customer(client, staff_user, customer):
+    client.force_login(staff_user)
+    response = client.get(f"{ADD}?customer={customer.pk}")
+    assert response.context["form"]["customer"].value() == str(customer.pk)
+    assert "Anna Schmidt" in response.content.decode()  # the autocomplete shows the choice
