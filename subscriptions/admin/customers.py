@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.admin.base import money_display
 from subscriptions.models import Activity, Customer, PaymentMethod, Subscription, User
+from subscriptions.services.accounts import customer_save_by_staff
 
 
 def admin_link(obj, text: str) -> str:
@@ -126,6 +127,9 @@ class CustomerAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("public_id", "created_at", "updated_at")}),
     )
     inlines = (PortalUserInline, SubscriptionInline, PaymentMethodInline, ActivityInline)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
+        customer_save_by_staff(customer=obj, actor=request.user, changed=form.changed_data)
 
     @admin.display(description=_("multi-user subscriptions"))
     def multi_user(self, customer: Customer) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 
 from subscriptions.models import Activity, Customer, User
@@ -46,3 +48,23 @@ def customer_update_details(
             message="Changed: " + ", ".join(changed),
         )
     return locked
+
+
+@transaction.atomic
+def customer_save_by_staff(
+    *, customer: Customer, actor: User | None, changed: Iterable[str] = ()
+) -> Customer:
+    """The admin's add and change pages: save a customer the admin form has validated and
+    record it in the activity history (nothing is recorded when nothing changed)."""
+    created = customer.pk is None
+    changed = list(changed)
+    customer.full_clean()
+    customer.save()
+    if created or changed:
+        Activity.objects.create(
+            customer=customer,
+            actor=actor,
+            verb="created" if created else "details_changed",
+            message="" if created else "Changed by staff: " + ", ".join(changed),
+        )
+    return customer

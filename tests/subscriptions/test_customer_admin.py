@@ -92,7 +92,7 @@ def test_change_page_shows_users_subscriptions_methods_and_activity(staff_client
 
 
 def test_customer_support_adds_a_customer(client):
-    _staff(client, CUSTOMER_SUPPORT)
+    support = _staff(client, CUSTOMER_SUPPORT)
 
     response = client.post(
         f"{LIST_URL}add/",
@@ -116,6 +116,35 @@ def test_customer_support_adds_a_customer(client):
     customer = Customer.objects.get(name="Acme GmbH")
     assert customer.country == "DE"
     assert customer.vat_id == "DE123456789"
+    activity = Activity.objects.get(customer=customer)
+    assert (activity.verb, activity.actor) == ("created", support)
+
+
+def test_customer_support_changes_a_customer_and_the_history_says_so(client, anna):
+    support = _staff(client, CUSTOMER_SUPPORT)
+    Activity.objects.all().delete()
+
+    response = client.post(
+        f"{LIST_URL}{anna.pk}/change/",
+        {
+            "kind": "person",
+            "name": "Anna Weber",
+            "email": anna.email,
+            "main_user": anna.main_user.pk,
+            "language": "en",
+            "currency": "EUR",
+            "initial-currency": "EUR",  # the form's hidden initial for a callable default
+            "country": "DE",
+            **_empty_inlines(),
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    anna.refresh_from_db()
+    assert anna.name == "Anna Weber"
+    activity = Activity.objects.get(customer=anna)
+    assert (activity.verb, activity.actor) == ("details_changed", support)
+    assert activity.message == "Changed by staff: name"
 
 
 def test_admin_refuses_a_vat_id_for_a_person(staff_client):

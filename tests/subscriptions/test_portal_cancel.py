@@ -61,7 +61,7 @@ def test_confirm_page_quotes_both_ways_without_a_fee(owner_client, owner):
     assert ">At the end of the period</label>" in html
     assert "Ends on <strong>April 1, 2026</strong>" in html
     assert ">Now</label>" in html
-    assert "Ends on <strong>March 20, 2026</strong>" in html
+    assert "Ends immediately, today (<strong>March 20, 2026</strong>)" in html
     assert html.count("No fee.") == 2
     assert 'value="period_end" id="mode-period_end" checked' in html
     assert "Cancel my subscription</button>" in html

@@ -113,3 +113,35 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client, anna, name):
                 assert response["Location"] == f"/portal/login/?next={url}"
 
     assert _state() == before
+
+
+def test_another_customers_ids_in_form_data_change_nothing(ben_client, anna):
+    """Pages that take an object id in the form rather than the URL: removing A's method
+    from B's list, or putting A's method on B's own subscription."""
+    bens_subscription = Subscription.objects.get(offer__name="Bens paper")
+    before = _state()
+
+    for method in anna.payment_methods.all():
+        removed = ben_client.post(
+            reverse("subscriptions:payment_method_list"), {"remove": method.public_id}
+        )
+        changed = ben_client.post(
+            reverse(
+                "subscriptions:subscription_payment_method", args=[bens_subscription.public_id]
+            ),
+            {"payment_method": method.public_id},
+        )
+        assert removed.status_code in (200, 404)
+        assert changed.status_code in (200, 404)
+
+    assert _state() == before
+    # The same request with B's own new method does change B's subscription: the form
+    # data above had the right shape.
+    bens_card = make_payment_method(bens_subscription.customer)
+    response = ben_client.post(
+        reverse("subscriptions:subscription_payment_method", args=[bens_subscription.public_id]),
+        {"payment_method": bens_card.public_id},
+    )
+    assert response.status_code == 302
+    bens_subscription.refresh_from_db()
+    assert bens_subscription.payment_method == bens_card

@@ -248,6 +248,20 @@ def test_home_lists_the_customers_running_subscriptions(owner_client, owner):
     assert 'href="/portal/subscriptions/"' in html
 
 
+@pytest.mark.parametrize("count", [1, 5])
+def test_home_takes_a_fixed_number_of_queries(
+    owner_client, owner, count, django_assert_num_queries
+):
+    for n in range(count):
+        make_subscription(owner, name=f"Offer {n}")
+
+    # Session, user, customer, the newest three subscriptions, their items.
+    with django_assert_num_queries(5):
+        html = owner_client.get("/portal/").content.decode()
+
+    assert html.count('class="subscription-card"') == min(count, 3)
+
+
 def test_nav_links_to_subscriptions_payment_methods_and_account(owner_client):
     html = owner_client.get("/portal/subscriptions/").content.decode()
 
