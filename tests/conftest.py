@@ -6,11 +6,12 @@ from django_q.conf import Conf
 from subscriptions.roles import sync_staff_roles
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _staff_roles_present(django_db_setup, django_db_blocker):
-    """The role groups come from a data migration, but a transactional test's flush
-    removes them, and `--reuse-db` does not migrate again: make sure they exist when the
-    session starts (after an interrupted run) and when it ends (for the next run)."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's database setup, plus the role groups. They come from a data
+    migration, but a transactional test's flush removes them, and `--reuse-db` does not
+    migrate again: make sure they exist when the session starts (after an interrupted
+    run) and when it ends (for the next run). Runs only when a test uses the database."""
     with django_db_blocker.unblock():
         sync_staff_roles()
     yield
