@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from subscriptions.models import Customer, Subscription, SubscriptionItem
+from subscriptions.models import Charge, Customer, Subscription, SubscriptionItem
 
 
 def subscription_list_for_customer(*, customer: Customer) -> QuerySet[Subscription]:
@@ -32,3 +32,9 @@ def subscription_get_for_customer(*, customer: Customer, public_id: UUID | str) 
         return subscription_list_for_customer(customer=customer).get(public_id=public_id)
     except (Subscription.DoesNotExist, ValidationError, ValueError) as error:
         raise Http404 from error
+
+
+def subscription_pending_charges(*, subscription: Subscription) -> QuerySet[Charge]:
+    """One-off amounts of a subscription (a customer's, from the selectors above) that
+    wait for their invoice, such as an early-cancellation fee."""
+    return subscription.charges.filter(invoiced_at__isnull=True).order_by("created_at", "id")

@@ -27,6 +27,7 @@ from subscriptions.selectors.customers import customer_for_user
 from subscriptions.selectors.subscriptions import (
     subscription_get_for_customer,
     subscription_list_for_customer,
+    subscription_pending_charges,
 )
 from subscriptions.services import lifecycle
 from subscriptions.services.accounts import customer_update_details
@@ -91,6 +92,10 @@ def subscription_detail(request: HttpRequest, public_id) -> HttpResponse:
             "subscription": subscription,
             "item_groups": [(label, group) for label, group in groups if group],
             "term": term_summary(subscription),
+            "charges": [
+                (charge.get_kind_display(), money(charge.amount, charge.currency))
+                for charge in subscription_pending_charges(subscription=subscription)
+            ],
         },
     )
 

@@ -88,6 +88,18 @@ def test_confirm_page_shows_the_early_cancellation_fee(owner_client, owner):
     assert f"Early-cancellation fee: <strong>€{quote.penalty_amount}</strong>" in html
 
 
+def test_detail_shows_the_fee_waiting_for_the_next_invoice(owner_client, owner):
+    subscription = make_subscription(owner, term=TermFactory(with_penalty=True))
+    quote = subscription_cancellation_quote(subscription=subscription, mode="period_end")
+    owner_client.post(_url("subscription_cancel", subscription), {"mode": "period_end"})
+
+    html = owner_client.get(_url("subscription_detail", subscription)).content.decode()
+
+    assert (
+        f"<dt>Early-cancellation penalty</dt><dd>€{quote.penalty_amount}, on your next invoice</dd>"
+    ) in html
+
+
 def test_confirm_page_explains_a_refusal_with_the_earliest_end(owner_client, owner):
     subscription = make_subscription(owner, term=TermFactory(not_cancellable=True))
 

@@ -5,6 +5,7 @@ tests too."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -203,7 +204,8 @@ def test_detail_takes_a_fixed_number_of_queries(
     for n in range(count - 1):
         make_subscription(owner, name=f"Other {n}")
 
-    with django_assert_num_queries(5):
+    # Session, user, customer, the subscription, its items, its charges awaiting an invoice.
+    with django_assert_num_queries(6):
         response = owner_client.get(f"/portal/subscriptions/{subscription.public_id}/")
 
     assert response.status_code == 200
@@ -268,3 +270,24 @@ def test_nav_links_to_subscriptions_payment_methods_and_account(owner_client):
     assert '<a href="/portal/subscriptions/" aria-current="page">Subscriptions</a>' in html
     assert '<a href="/portal/payment-methods/">Payment methods</a>' in html
     assert '<a href="/portal/account/">Account</a>' in html
+
+
+@pytest.mark.parametrize(
+    "name", ["subscription_list", "subscription_detail", "subscription_cancel", "account"]
+)
+def test_portal_page_has_no_inline_code_and_a_strict_policy(owner_client, owner, name):
+    subscription = make_subscription(
+        owner, status="cancelled", cancelled_at=STARTED, ends_at=PERIOD_END
+    )
+    make_subscription(owner, name="Active one")
+    args = [] if name in ("subscription_list", "account") else [subscription.public_id]
+
+    response = owner_client.get(reverse(f"subscriptions:{name}", args=args))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "style=" not in html
+    assert "<style" not in html
+    assert all(" src=" in tag for tag in re.findall(r"<script\b[^>]*>", html))
+    assert re.search(r"\son[a-z]+=", html) is None
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
