@@ -13,9 +13,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from catalog.demo import SeedError, SeedLog, upsert
+from catalog.models import Bundle, Offer, Product
 
-from .models import User
+from .models import Customer, User
 from .roles import ADMINISTRATOR, CATALOG_MANAGER, CUSTOMER_SUPPORT, FINANCE
+from .services.customers import customer_create_for_user
+from .services.payments import payment_method_add
+from .services.purchase import INVOICE, subscription_purchase
 
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 -- printed by scripts/demo.sh, demo only
 
@@ -64,3 +68,56 @@ def _role_groups() -> dict[str, Group]:
             "migration subscriptions/0002_staff_roles: run `python manage.py migrate`."
         )
     return groups
+
+
+def seed_customers() -> SeedLog:
+    """Customer accounts with subscriptions, bought through the purchase service: Rita's
+    person account (the portal login) with a digital subscription paid by a sandbox card,
+    and a company on the yearly e-paper paid by invoice. Only what is missing is made."""
+    log = SeedLog()
+    with transaction.atomic():
+        rita = User.objects.get(email="reader@kontor.example")
+        customer = customer_create_for_user(user=rita)
+        if not customer.subscriptions.exists():
+            card = payment_method_add(
+                customer=customer,
+                kind="card",
+                details={
+                    "number": "4242424242424242",
+                    "exp_month": "12",
+                    "exp_year": "2035",
+                    "cvc": "123",
+                },
+            )
+            subscription_purchase(
+                customer=customer,
+                offer=Offer.objects.get(code="tb-digital-monthly"),
+                optional_products=[Product.objects.get(code="tb-podcasts")],
+                addon_bundles=[Bundle.objects.get(code="tb-archive-addon")],
+                payment_method=card,
+                actor=rita,
+            )
+            log["created"] += 1
+        else:
+            log["unchanged"] += 1
+        company, created = Customer.objects.get_or_create(
+            name="Stadtwerke Musterstadt GmbH",
+            defaults={
+                "kind": Customer.Kind.COMPANY,
+                "email": "buchhaltung@stadtwerke.example",
+                "vat_id": "DE123456789",
+                "address_line1": "Hafenstraße 1",
+                "postal_code": "20457",
+                "city": "Hamburg",
+                "country": "DE",
+                "language": "de",
+            },
+        )
+        if created:
+            subscription_purchase(
+                customer=company,
+                offer=Offer.objects.get(code="tb-epaper-yearly"),
+                payment_method=INVOICE,
+            )
+        log["created" if created else "unchanged"] += 1
+    return log

@@ -174,3 +174,23 @@ def test_seed_demo_keeps_what_staff_changed_in_the_demo():
     call_command("seed_demo", stdout=StringIO())
 
     assert Offer.objects.get(code="tb-family-digital").user_count == 6
+
+
+def test_seed_demo_gives_the_portal_customer_a_subscription_and_adds_a_company_once():
+    from subscriptions.models import Customer, Subscription
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+
+    rita = User.objects.get(email="reader@kontor.example")
+    (subscription,) = Subscription.objects.filter(customer=rita.customer)
+    assert subscription.offer.code == "tb-digital-monthly"
+    assert {(i.product.code, i.source) for i in subscription.items.all()} == {
+        ("tb-digital", "included"),
+        ("tb-podcasts", "optional"),
+        ("tb-archive", "addon"),
+    }
+    assert subscription.payment_method.label == "Visa •••• 4242"
+    company = Customer.objects.get(name="Stadtwerke Musterstadt GmbH")
+    assert [s.offer.code for s in company.subscriptions.all()] == ["tb-epaper-yearly"]
+    assert company.subscriptions.get().payment_method.kind == "invoice"

@@ -4,10 +4,11 @@ Idempotent: run it any number of times; the second run creates and changes nothi
 It only orchestrates: each app seeds its own data in its `demo.py`, lowest app first.
 It lives in billing because billing is the top app and may import every other one.
 
-Today it seeds the catalog (`catalog.demo.seed_catalog`) and the people
-(`subscriptions.demo.seed_people`: one staff login per role, a portal customer). Later
-issues add their seed functions here: customer accounts and subscriptions
-(single-user, multi-user, corporate), seats and invitations, invoices, coupons.
+Today it seeds the catalog (`catalog.demo.seed_catalog`), the people
+(`subscriptions.demo.seed_people`: one staff login per role, a portal customer) and
+customer accounts with subscriptions (`subscriptions.demo.seed_customers`). Later issues
+add their seed functions here: multi-user and corporate subscriptions with seats and
+invitations, invoices, coupons.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import transaction
 
 from catalog import models as catalog
 from catalog.demo import SeedError, seed_catalog
-from subscriptions.demo import DEMO_PASSWORD, PEOPLE, seed_people
+from subscriptions.demo import DEMO_PASSWORD, PEOPLE, seed_customers, seed_people
 
 
 class Command(BaseCommand):
@@ -27,7 +28,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         try:
             with transaction.atomic():
-                logs = {"catalog": seed_catalog(), "people": seed_people()}
+                logs = {
+                    "catalog": seed_catalog(),
+                    "people": seed_people(),
+                    "customers": seed_customers(),
+                }
         except SeedError as error:
             raise CommandError(str(error)) from error
         for part, log in logs.items():
