@@ -69,7 +69,8 @@ class SubscriptionImportResource(resources.ModelResource):
         missing = [c for c in ("email",) if c not in (dataset.headers or [])]
         if missing:
             raise ValidationError(
-                _("The file needs the columns %(columns)s.") % {"columns": ", ".join(COLUMNS)}
+                _("The file needs an %(column)s column (also read: %(columns)s).")
+                % {"column": "email", "columns": ", ".join(c for c in COLUMNS if c != "email")}
             )
         self._first_row = {}
 
@@ -87,7 +88,7 @@ class SubscriptionImportResource(resources.ModelResource):
             first = self._first_row.setdefault(email, kwargs["row_number"])
             if first != kwargs["row_number"]:
                 errors["email"] = _(
-                    "%(email)s appears twice in the file (first in row %(row)d)."
+                    "%(email)s appears more than once in the file (first in row %(row)d)."
                 ) % {
                     "email": email,
                     "row": first,

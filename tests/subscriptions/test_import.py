@@ -79,7 +79,7 @@ def test_dry_run_reports_every_row_error_with_its_row_and_writes_nothing(
     assert invalid == {
         2: {"email": ["not-an-address is not a valid e-mail address."]},
         3: {"language": ["Unknown language fr: use one of en, de."]},
-        4: {"email": ["ok@example.com appears twice in the file (first in row 1)."]},
+        4: {"email": ["ok@example.com appears more than once in the file (first in row 1)."]},
     }
     assert "confirm_form" not in response.context  # nothing to confirm
     page = response.content.decode()
