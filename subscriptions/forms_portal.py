@@ -15,7 +15,30 @@ CANCEL_MODES = [
 
 
 class CancelForm(forms.Form):
+    """The chosen way to end, with the date and fee the page quoted for each way (hidden
+    fields `end_<mode>` and `penalty_<mode>`), so the service applies only what the
+    customer saw. A post without them (an older page) is quoted afresh."""
+
     mode = forms.ChoiceField(label=_("When should it end?"), choices=CANCEL_MODES)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for mode, _label in CANCEL_MODES:
+            self.fields[f"end_{mode}"] = forms.DateTimeField(
+                required=False, widget=forms.HiddenInput
+            )
+            self.fields[f"penalty_{mode}"] = forms.DecimalField(
+                required=False, max_digits=12, decimal_places=2, widget=forms.HiddenInput
+            )
+
+    def expected(self) -> dict:
+        """The keyword arguments for subscription_cancel: mode and what was confirmed."""
+        mode = self.cleaned_data["mode"]
+        return {
+            "mode": mode,
+            "expected_end": self.cleaned_data.get(f"end_{mode}"),
+            "expected_penalty": self.cleaned_data.get(f"penalty_{mode}"),
+        }
 
 
 class CustomerDetailsForm(forms.Form):

@@ -10,7 +10,7 @@ day arithmetic (catalog.periods) works on the wall clock of the zone it is given
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,12 +49,18 @@ class TermValues:
     penalty_ledger_account: str = ""
     penalty_line_type: str = ""
     renewal_term_code: str | None = None
+    # The renewal term's own values (its to_snapshot(), without a renewal of its own: it
+    # renews on itself), agreed with this term. None: renew on this term, or an older
+    # snapshot that only names the renewal term.
+    renewal_snapshot: dict[str, Any] | None = field(default=None, compare=True, hash=False)
 
     _DECIMALS = ("penalty_fee_amount", "penalty_tax_rate")
 
     def to_snapshot(self) -> dict[str, Any]:
         """A JSON-able dict; Decimals become strings so no precision is lost."""
         snapshot = {f.name: getattr(self, f.name) for f in fields(self)}
+        if snapshot["renewal_snapshot"] is not None:
+            snapshot["renewal_snapshot"] = dict(snapshot["renewal_snapshot"])
         for name in self._DECIMALS:
             if snapshot[name] is not None:
                 snapshot[name] = str(snapshot[name])

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import Term
-from catalog.money import format_money, round_money
+from catalog.money import format_money, minor_unit, round_money
 from catalog.periods import period_bounds, period_containing
 from notifications.events import EventType
 from notifications.services.events import emit
@@ -37,6 +37,11 @@ S = Subscription.Status
 logger = logging.getLogger(__name__)
 
 
+class CancellationTermsChanged(SubscriptionError):
+    """The cancellation the customer confirmed (its date or fee) is no longer what
+    cancelling would do; nothing was changed and the fresh quote should be shown."""
+
+
 @dataclass(frozen=True)
 class CancellationQuote:
     """What cancelling would do, for the confirm page and for subscription_cancel."""
@@ -48,10 +53,15 @@ class CancellationQuote:
     currency: str
     earliest_end: datetime | None
     reason: str  # a sentence for the customer
+    # Too late for the current period's cancellation period: ends a period later.
+    late: bool = False
 
 
-def term_values(term: Term) -> TermValues:
-    """The values of a catalog term as a subscription agrees to them."""
+def term_values(term: Term, *, with_renewal: bool = True) -> TermValues:
+    """The values of a catalog term as a subscription agrees to them, with the values of
+    its renewal term (`renewal_snapshot`, one level deep), so what was sold never
+    changes (SPEC §1). Once on the renewal term, it renews on itself."""
+    renewal = term.renewal_term if with_renewal and term.renewal_term_id else None
     return TermValues(
         code=term.code,
         commitment_count=term.commitment_count,
@@ -68,7 +78,10 @@ def term_values(term: Term) -> TermValues:
         penalty_tax_rate=term.penalty_tax_rate,
         penalty_ledger_account=term.penalty_ledger_account,
         penalty_line_type=term.penalty_line_type,
-        renewal_term_code=term.renewal_term.code if term.renewal_term_id else None,
+        renewal_term_code=renewal.code if renewal is not None else None,
+        renewal_snapshot=(
+            term_values(renewal, with_renewal=False).to_snapshot() if renewal is not None else None
+        ),
     )
 
 
@@ -83,7 +96,7 @@ def subscription_cancellation_quote(
     if mode not in MODES:
         raise ValueError(f"Unknown cancellation mode {mode!r}.")
     now = now or timezone.now()
-    refused = _status_refusal(subscription, mode)
+    refused = _status_refusal(subscription, mode, now)
     if refused is not None:
         return _refusal(subscription, mode, refused)
     terms = _terms(subscription)
@@ -101,7 +114,8 @@ def subscription_cancellation_quote(
         term=terms,
         commitment_starts_at=subscription.commitment_starts_at or subscription.started_at,
         commitment_ends_at=commitment_ends_at,
-        cancelled_at=now,
+        # A pending cancellation turned into "now" was received when it was first sent.
+        cancelled_at=subscription.cancelled_at or now,
         ends_at=takes_effect_at,
     )
     return _accepted(subscription, mode, now, takes_effect_at, fee, terms.currency)
@@ -117,9 +131,11 @@ def _accepted(
 ) -> CancellationQuote:
     if not fee:
         fee, currency = _zero(sub), sub.currency
+    late = False
     if mode == NOW:
         reason = _("Your subscription ends immediately.")
     elif takes_effect_at > (period_end := _period(sub, now)[1]):
+        late = True
         reason = _(
             "The cancellation period for the billing period ending on %(period_end)s has "
             "passed, so your subscription ends at the end of the next billing period, on "
@@ -130,7 +146,7 @@ def _accepted(
     if fee > 0:
         fee_text = format_money(fee, currency, translation.get_language() or "en")
         reason += " " + _("An early-cancellation fee of %(fee)s applies.") % {"fee": fee_text}
-    return CancellationQuote(mode, True, takes_effect_at, fee, currency, None, reason)
+    return CancellationQuote(mode, True, takes_effect_at, fee, currency, None, reason, late)
 
 
 def _refusal(
@@ -139,8 +155,9 @@ def _refusal(
     return CancellationQuote(mode, False, None, _zero(sub), sub.currency, earliest_end, reason)
 
 
-def _status_refusal(subscription: Subscription, mode: str) -> str | None:
-    if subscription.status == S.CANCELLED:
+def _status_refusal(subscription: Subscription, mode: str, now: datetime) -> str | None:
+    pending = subscription.status == S.CANCELLED and subscription.ends_at > now
+    if subscription.status == S.CANCELLED and not (mode == NOW and pending):
         return _("This subscription is already cancelled; it ends on %(date)s.") % {
             "date": _date(subscription.ends_at)
         }
@@ -160,10 +177,13 @@ def subscription_cancel(
     mode: str = PERIOD_END,
     actor: User | None = None,
     now: datetime | None = None,
+    expected_end: datetime | None = None,
+    expected_penalty: Decimal | None = None,
 ) -> Subscription:
-    """Cancel at the end of the period the cancellation period allows, or now. Refuses
-    (CancellationRefused) an early end the term does not allow; records any penalty as a
-    Charge for the billing run."""
+    """Cancel at the end of the period the cancellation period allows, or now; "now" also
+    ends a pending cancellation early. Refuses (CancellationRefused) an early end the term
+    does not allow, and (CancellationTermsChanged) when the date or fee is no longer the
+    `expected_*` one the customer confirmed. Records any penalty as a Charge."""
     now = now or timezone.now()
     with transaction.atomic():
         sub = _locked(subscription)
@@ -172,7 +192,11 @@ def subscription_cancel(
             if quote.earliest_end is not None:
                 raise CancellationRefused(quote.reason, earliest_end=quote.earliest_end)
             raise SubscriptionError(quote.reason)
-        sub.cancelled_at, sub.ends_at = now, quote.takes_effect_at
+        _check_expected(quote, expected_end, expected_penalty)
+        was_pending = sub.status == S.CANCELLED
+        if was_pending:
+            _replace_penalty(sub)
+        sub.cancelled_at, sub.ends_at = sub.cancelled_at or now, quote.takes_effect_at
         if mode == NOW:
             sub.status, sub.ended_at = S.ENDED, now
         else:
@@ -180,9 +204,44 @@ def subscription_cancel(
         sub.save(update_fields=["status", "cancelled_at", "ends_at", "ended_at", "updated_at"])
         if quote.penalty_amount > 0:
             _record_penalty(sub, quote)
-        verb = EventType.SUBSCRIPTION_ENDED if mode == NOW else EventType.SUBSCRIPTION_CANCELLED
-        _record(sub, verb, actor, quote.reason, now, penalty=quote)
+        if not was_pending:
+            # Listeners for cancellations hear about "now" too, before the end.
+            cancelled = EventType.SUBSCRIPTION_CANCELLED
+            _record(sub, cancelled, actor, quote.reason, now, penalty=quote, activity=mode != NOW)
+        if mode == NOW:
+            _record(sub, EventType.SUBSCRIPTION_ENDED, actor, quote.reason, now, penalty=quote)
     return sub
+
+
+def _check_expected(
+    quote: CancellationQuote, expected_end: datetime | None, expected_penalty: Decimal | None
+) -> None:
+    """The confirmed date and fee must still hold. "Now" moves with the clock: its day
+    must match, and its (pro-rata) fee may differ by the rounding only."""
+    changed = False
+    if expected_end is not None:
+        if quote.mode == NOW:
+            changed = _local_day(expected_end) != _local_day(quote.takes_effect_at)
+        else:
+            changed = expected_end != quote.takes_effect_at
+    if expected_penalty is not None:
+        tolerance = minor_unit(quote.currency) if quote.mode == NOW else Decimal(0)
+        changed = changed or abs(quote.penalty_amount - expected_penalty) > tolerance
+    if changed:
+        raise CancellationTermsChanged(
+            _("The terms of your cancellation have changed; please review them again.")
+        )
+
+
+def _replace_penalty(sub: Subscription) -> None:
+    """A pending cancellation ended earlier: its uninvoiced fee is recomputed for the
+    earlier end. An invoiced one cannot be replaced, so that cancellation stays as it is."""
+    penalties = Charge.objects.filter(subscription=sub, kind=Charge.Kind.PENALTY)
+    if penalties.filter(invoiced_at__isnull=False).exists():
+        raise SubscriptionError(
+            _("The early-cancellation fee has already been invoiced; this cancellation stays.")
+        )
+    penalties.delete()
 
 
 def subscription_undo_cancellation(
@@ -210,7 +269,9 @@ def subscription_undo_cancellation(
     return sub
 
 
-def subscription_end(*, subscription: Subscription, now: datetime | None = None) -> Subscription:
+def subscription_end(
+    *, subscription: Subscription, actor: User | None = None, now: datetime | None = None
+) -> Subscription:
     """End a subscription now, or at its cancellation date if that has passed already
     (a late sweep records when it really ended). No term rules: this is the final step,
     or staff ending it on purpose."""
@@ -219,16 +280,16 @@ def subscription_end(*, subscription: Subscription, now: datetime | None = None)
         sub = _locked(subscription)
         if sub.status == S.ENDED:
             raise SubscriptionError(_("This subscription has already ended."))
-        _end(sub, now)
+        _end(sub, now, actor)
     return sub
 
 
-def _end(sub: Subscription, now: datetime) -> None:
+def _end(sub: Subscription, now: datetime, actor: User | None = None) -> None:
     ended_at = min(sub.ends_at, now) if sub.ends_at else now
     sub.status, sub.ended_at, sub.ends_at = S.ENDED, ended_at, ended_at
     sub.save(update_fields=["status", "ended_at", "ends_at", "updated_at"])
     message = _("Ended on %(date)s.") % {"date": _date(ended_at)}
-    _record(sub, EventType.SUBSCRIPTION_ENDED, None, message, now)
+    _record(sub, EventType.SUBSCRIPTION_ENDED, actor, message, now)
 
 
 def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
@@ -243,7 +304,8 @@ def subscriptions_advance(*, now: datetime | None = None) -> dict[str, int]:
     while True:
         with transaction.atomic():
             batch = list(
-                Subscription.objects.select_for_update(skip_locked=True)
+                # of=self: the joined customer rows stay unlocked for the portal and admin.
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("customer")
                 .filter(status__in=[S.ACTIVE, S.CANCELLED], current_period_end__lte=now)
                 .exclude(pk__in=failed)
@@ -295,17 +357,13 @@ def _renew(sub: Subscription, now: datetime) -> int:
 
 def _switch_to_renewal_term(sub: Subscription) -> None:
     """The commitment has ended: continue on the renewal term (or the same one), with
-    a new commitment from the end of the old one. The same term keeps the values agreed;
-    a renewal term is agreed as it reads now, when it takes effect."""
+    a new commitment from the end of the old one. Both keep the values agreed at
+    purchase (the renewal term's are in the snapshot)."""
     terms = _terms(sub)
-    renewal = None
-    if terms is not None and terms.renewal_term_code:
-        renewal = (
-            Term.objects.select_related("renewal_term").filter(code=terms.renewal_term_code).first()
-        )
+    renewal = _renewal_values(sub, terms) if terms is not None else None
     if renewal is not None:
-        sub.term, terms = renewal, term_values(renewal)
-        sub.term_snapshot = terms.to_snapshot()
+        sub.term = Term.objects.filter(code=renewal.code).first() or sub.term
+        sub.term_snapshot, terms = renewal.to_snapshot(), renewal
     if terms is None:
         sub.commitment_starts_at = sub.commitment_ends_at = None
         return
@@ -324,6 +382,23 @@ def _switch_to_renewal_term(sub: Subscription) -> None:
     Activity.objects.create(
         customer=sub.customer, subscription=sub, verb="subscription.term_renewed", message=message
     )
+
+
+def _renewal_values(sub: Subscription, terms: TermValues) -> TermValues | None:
+    """The renewal term's values as agreed, None to renew on the same term. Snapshots
+    taken before the renewal was stored with them read the catalog, as they used to."""
+    if terms.renewal_snapshot is not None:
+        return TermValues.from_snapshot(terms.renewal_snapshot)
+    if not terms.renewal_term_code:
+        return None
+    logger.warning(
+        "Subscription %s: term snapshot without renewal values; reading term %s from the catalog.",
+        sub.public_id,
+        terms.renewal_term_code,
+    )
+    renewal = Term.objects.select_related("renewal_term").filter(code=terms.renewal_term_code)
+    term = renewal.first()
+    return term_values(term, with_renewal=False) if term is not None else None
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -422,6 +497,10 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _zero(subscription: Subscription) -> Decimal:
     return round_money(Decimal(0), subscription.currency)
+
+
+def _local_day(moment: datetime):
+    return timezone.localtime(moment).date()
 
 
 def _date(moment: datetime | None) -> str:

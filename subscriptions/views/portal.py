@@ -159,7 +159,7 @@ def subscription_cancel(request: HttpRequest, public_id) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             subscription = lifecycle.subscription_cancel(
-                subscription=subscription, mode=form.cleaned_data["mode"], actor=request.user
+                subscription=subscription, actor=request.user, **form.expected()
             )
         except SubscriptionError as refused:
             messages.error(request, str(refused))
@@ -187,15 +187,22 @@ def cancellation_quotes(subscription: Subscription, chosen: str | None) -> list[
     quotes = []
     for mode, label in CANCEL_MODES:
         quote = lifecycle.subscription_cancellation_quote(subscription=subscription, mode=mode)
-        late = (
-            quote.allowed
-            and mode == "period_end"
-            and subscription.current_period_end is not None
-            and quote.takes_effect_at > subscription.current_period_end
-        )
         penalty = money(quote.penalty_amount, quote.currency) if quote.penalty_amount else ""
+        # What the customer confirms travels back, so a changed quote is refused.
+        confirmed = (
+            {"end": quote.takes_effect_at.isoformat(), "penalty": str(quote.penalty_amount)}
+            if quote.allowed
+            else None
+        )
         quotes.append(
-            {"mode": mode, "label": label, "quote": quote, "late": late, "penalty": penalty}
+            {
+                "mode": mode,
+                "label": label,
+                "quote": quote,
+                "late": quote.late,
+                "penalty": penalty,
+                "confirmed": confirmed,
+            }
         )
     allowed = [option["mode"] for option in quotes if option["quote"].allowed]
     preselected = chosen if chosen in allowed else next(iter(allowed), None)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from notifications.events import EventType
 from notifications.models import Event
@@ -235,20 +237,56 @@ def test_twelve_months_then_monthly():
     assert event_types() == [EventType.SUBSCRIPTION_RENEWED] * 13
 
 
-def test_the_renewal_term_is_agreed_as_it_reads_when_it_takes_effect():
+def test_the_renewal_term_renews_as_it_was_sold_not_as_the_catalog_reads_now():
     monthly_term = TermFactory(code="monthly", billing_cycles=True, commitment_count=1)
     yearly = TermFactory(code="year", commitment_count=1, commitment_unit="year")
     yearly.renewal_term = monthly_term
     yearly.save()
     sub = monthly(yearly)
     monthly_term.notice_period_count = 7
+    monthly_term.early_cancellation = "not_allowed"
     monthly_term.save()
 
     subscriptions_advance(now=berlin(2028, 1, 1))
 
     sub.refresh_from_db()
-    assert sub.term_snapshot["notice_period_count"] == 7
+    assert sub.term == monthly_term
+    assert sub.term_snapshot["code"] == "monthly"
+    assert sub.term_snapshot["notice_period_count"] == 0
+    assert sub.term_snapshot["early_cancellation"] == "allowed"
+    assert sub.term_snapshot["renewal_term_code"] is None
+    assert sub.term_snapshot["renewal_snapshot"] is None
     assert Event.objects.get().payload["term"] == "monthly"
+
+
+def test_an_old_snapshot_without_renewal_values_reads_the_renewal_term_from_the_catalog(caplog):
+    monthly_term = TermFactory(code="monthly", billing_cycles=True, commitment_count=1)
+    yearly = TermFactory(code="year", commitment_count=1, commitment_unit="year")
+    yearly.renewal_term = monthly_term
+    yearly.save()
+    sub = monthly(yearly)
+    old = {k: v for k, v in sub.term_snapshot.items() if k != "renewal_snapshot"}
+    Subscription.objects.filter(pk=sub.pk).update(term_snapshot=old)
+    monthly_term.notice_period_count = 7
+    monthly_term.save()
+
+    subscriptions_advance(now=berlin(2028, 1, 1))
+
+    sub.refresh_from_db()
+    assert sub.term_snapshot["code"] == "monthly"
+    assert sub.term_snapshot["notice_period_count"] == 7
+    assert "term snapshot without renewal values" in caplog.text
+
+
+def test_the_job_locks_only_subscription_rows_not_the_joined_customers():
+    monthly()
+
+    with CaptureQueriesContext(connection) as queries:
+        subscriptions_advance(now=berlin(2027, 2, 1))
+
+    claims = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"]]
+    assert len(claims) == 1
+    assert 'FOR UPDATE OF "subscriptions_subscription" SKIP LOCKED' in claims[0]
 
 
 def test_without_a_renewal_term_the_same_term_renews_with_the_values_agreed():

@@ -19,6 +19,7 @@ from subscriptions.exceptions import CancellationRefused, SubscriptionError
 from subscriptions.models import Activity, Charge, Subscription
 from subscriptions.services.lifecycle import (
     CancellationQuote,
+    CancellationTermsChanged,
     subscription_cancel,
     subscription_cancellation_quote,
 )
@@ -306,9 +307,149 @@ def test_cancel_now_ends_the_subscription_at_once():
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.ENDED
     assert sub.cancelled_at == sub.ended_at == sub.ends_at == berlin(2027, 3, 10, 15)
-    [event] = events(sub)
-    assert event.type == EventType.SUBSCRIPTION_ENDED
-    assert event.payload["ends_at"] == "2027-03-10T14:00:00+00:00"
+    cancelled, ended = events(sub)
+    assert (cancelled.type, ended.type) == (
+        EventType.SUBSCRIPTION_CANCELLED,
+        EventType.SUBSCRIPTION_ENDED,
+    )
+    assert cancelled.payload["ends_at"] == ended.payload["ends_at"] == "2027-03-10T14:00:00+00:00"
+    assert cancelled.payload["status"] == ended.payload["status"] == "ended"
+    [activity] = Activity.objects.filter(subscription=sub)
+    assert activity.verb == EventType.SUBSCRIPTION_ENDED
+
+
+def test_cancel_now_turns_a_pending_cancellation_into_an_end_now_with_the_fee_recomputed():
+    """Cancelled 10 Feb for 1 Mar (100.60 EUR); ended now on 15 Feb instead: 320 of 365
+    days left, 120.00 * 320/365 = 105.2054… → 105.21 EUR replaces the first fee."""
+    sub = monthly(penalty_term())
+    subscription_cancel(subscription=sub, now=berlin(2027, 2, 10))
+    assert Charge.objects.get(subscription=sub).amount == Decimal("100.60")
+
+    quote = subscription_cancellation_quote(subscription=sub, mode="now", now=berlin(2027, 2, 15))
+    subscription_cancel(subscription=sub, mode="now", now=berlin(2027, 2, 15))
+
+    assert quote.allowed is True
+    assert quote.penalty_amount == Decimal("105.21")
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.ENDED
+    assert sub.cancelled_at == berlin(2027, 2, 10)
+    assert sub.ended_at == sub.ends_at == berlin(2027, 2, 15)
+    [charge] = Charge.objects.filter(subscription=sub)
+    assert charge.amount == Decimal("105.21")
+    assert [event.type for event in events(sub)] == [
+        EventType.SUBSCRIPTION_CANCELLED,
+        EventType.SUBSCRIPTION_ENDED,
+    ]
+    assert events(sub)[1].payload["penalty"] == {"amount": "105.21", "currency": "EUR"}
+
+
+def test_a_pending_cancellation_whose_fee_was_invoiced_cannot_end_now():
+    sub = monthly(penalty_term())
+    subscription_cancel(subscription=sub, now=berlin(2027, 2, 10))
+    Charge.objects.filter(subscription=sub).update(invoiced_at=berlin(2027, 2, 11))
+
+    with pytest.raises(SubscriptionError, match="already been invoiced"):
+        subscription_cancel(subscription=sub, mode="now", now=berlin(2027, 2, 15))
+
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.CANCELLED
+    assert sub.ends_at == berlin(2027, 3, 1)
+    assert Charge.objects.get(subscription=sub).amount == Decimal("100.60")
+    assert len(events(sub)) == 1
+
+
+# --- what the customer confirmed ---------------------------------------------------------
+
+
+def test_a_cancellation_whose_date_changed_since_the_quote_is_refused_and_changes_nothing():
+    """14 days' notice: until 14 Feb 24:00 a cancellation ends on 1 Mar, after it on 1 Apr."""
+    sub = monthly(TermFactory(notice_period_count=14, notice_period_unit="day"))
+    quote = subscription_cancellation_quote(
+        subscription=sub, now=datetime(2027, 2, 14, 23, 59, 50, tzinfo=BERLIN)
+    )
+    assert quote.takes_effect_at == berlin(2027, 3, 1)
+
+    with pytest.raises(CancellationTermsChanged) as refused:
+        subscription_cancel(
+            subscription=sub,
+            now=datetime(2027, 2, 15, 0, 0, 10, tzinfo=BERLIN),
+            expected_end=quote.takes_effect_at,
+            expected_penalty=quote.penalty_amount,
+        )
+
+    assert str(refused.value) == (
+        "The terms of your cancellation have changed; please review them again."
+    )
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.ACTIVE
+    assert sub.cancelled_at is None
+    assert not Activity.objects.exists()
+    assert not events(sub)
+
+
+def test_a_cancellation_whose_fee_changed_since_the_quote_is_refused():
+    sub = monthly(penalty_term())
+
+    with pytest.raises(CancellationTermsChanged):
+        subscription_cancel(
+            subscription=sub,
+            now=berlin(2027, 2, 10),
+            expected_end=berlin(2027, 3, 1),
+            expected_penalty=Decimal("100.59"),
+        )
+
+    assert not Charge.objects.exists()
+
+
+def test_the_confirmed_pro_rata_fee_at_period_end_does_not_move_with_the_clock():
+    """The fee is computed at the end date, so minutes later the quote still holds."""
+    sub = monthly(penalty_term())
+    quote = subscription_cancellation_quote(subscription=sub, now=berlin(2027, 2, 10, 9))
+
+    subscription_cancel(
+        subscription=sub,
+        now=datetime(2027, 2, 10, 9, 40, 17, tzinfo=BERLIN),
+        expected_end=quote.takes_effect_at,
+        expected_penalty=quote.penalty_amount,
+    )
+
+    assert Charge.objects.get(subscription=sub).amount == Decimal("100.60")
+
+
+def test_cancel_now_accepts_the_fee_quoted_earlier_that_day_within_the_rounding():
+    """Pro-rata "now" shrinks by a cent about every 44 minutes (120.00 over 365 days)."""
+    sub = monthly(penalty_term())
+    quote = subscription_cancellation_quote(subscription=sub, mode="now", now=berlin(2027, 2, 15))
+
+    subscription_cancel(
+        subscription=sub,
+        mode="now",
+        now=datetime(2027, 2, 15, 0, 30, tzinfo=BERLIN),
+        expected_end=quote.takes_effect_at,
+        expected_penalty=quote.penalty_amount,
+    )
+
+    assert quote.penalty_amount == Decimal("105.21")
+    assert Charge.objects.get(subscription=sub).amount in {Decimal("105.21"), Decimal("105.20")}
+
+
+def test_cancel_now_confirmed_yesterday_is_refused():
+    sub = monthly(TermFactory())
+    quote = subscription_cancellation_quote(
+        subscription=sub, mode="now", now=datetime(2027, 2, 14, 23, 59, 50, tzinfo=BERLIN)
+    )
+
+    with pytest.raises(CancellationTermsChanged):
+        subscription_cancel(
+            subscription=sub,
+            mode="now",
+            now=datetime(2027, 2, 15, 0, 0, 10, tzinfo=BERLIN),
+            expected_end=quote.takes_effect_at,
+            expected_penalty=quote.penalty_amount,
+        )
+
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.ACTIVE
 
 
 def test_a_one_time_purchase_can_only_end_now():

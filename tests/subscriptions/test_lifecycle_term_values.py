@@ -42,7 +42,29 @@ def test_term_values_copies_a_penalty_term_and_names_its_renewal_term():
         penalty_ledger_account="8450",
         penalty_line_type="penalty",
         renewal_term_code="monthly",
+        renewal_snapshot=term_values(monthly, with_renewal=False).to_snapshot(),
     )
+    assert values.renewal_snapshot["code"] == "monthly"
+    assert values.renewal_snapshot["commitment_basis"] == "billing_cycles"
+    assert values.renewal_snapshot["renewal_term_code"] is None
+    assert values.renewal_snapshot["renewal_snapshot"] is None
+
+
+def test_the_renewal_values_survive_the_snapshot_round_trip():
+    monthly = TermFactory(code="monthly", billing_cycles=True, commitment_count=1)
+    values = term_values(TermFactory(code="year", renewal_term=monthly))
+
+    again = TermValues.from_snapshot(values.to_snapshot())
+
+    assert again == values
+    assert TermValues.from_snapshot(again.renewal_snapshot).code == "monthly"
+
+
+def test_an_old_snapshot_without_renewal_values_still_reads():
+    snapshot = term_values(TermFactory(code="year")).to_snapshot()
+    del snapshot["renewal_snapshot"]
+
+    assert TermValues.from_snapshot(snapshot).renewal_snapshot is None
 
 
 def test_term_values_of_a_billing_cycles_term_without_renewal_term():

@@ -3,6 +3,7 @@ not), the POST cancels through the lifecycle service, refusals change nothing; u
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -205,3 +206,101 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client, owner, name):
 
     assert response.status_code == 302
     assert response["Location"] == f"/portal/login/?next={url}"
+
+
+# --- the cancellation applied is the one confirmed ----------------------------------------
+
+# 14 days' notice on a subscription started 1 March 2026 at 12:00 in Berlin: a cancellation
+# received by 17 April 12:00 ends on 1 May, a later one on 1 June. On a midnight-anchored
+# subscription (1 March 00:00) the last day is 16 April.
+BEFORE_MIDNIGHT = datetime(2026, 4, 16, 21, 59, 50, tzinfo=UTC)  # 23:59:50 in Berlin
+AFTER_MIDNIGHT = datetime(2026, 4, 16, 22, 0, 10, tzinfo=UTC)  # 00:00:10 on 17 April
+SAME_DAY = datetime(2026, 4, 16, 21, 59, 58, tzinfo=UTC)
+
+
+def _midnight_subscription(owner: Customer) -> Subscription:
+    started = datetime(2026, 2, 28, 23, 0, tzinfo=UTC)  # 1 March 00:00 in Berlin
+    return make_subscription(
+        owner,
+        term=TermFactory(notice_period_count=14, notice_period_unit="day"),
+        started_at=started,
+        commitment_starts_at=started,
+        current_period_start=datetime(2026, 3, 31, 22, 0, tzinfo=UTC),
+        current_period_end=datetime(2026, 4, 30, 22, 0, tzinfo=UTC),
+    )
+
+
+def _confirmed(html: str, mode: str) -> dict[str, str]:
+    fields = {"mode": mode}
+    for name in (f"end_{mode}", f"penalty_{mode}"):
+        match = re.search(rf'name="{name}" value="([^"]*)"', html)
+        fields[name] = match.group(1)
+    return fields
+
+
+def test_confirm_page_carries_the_quoted_date_and_fee_per_way(owner_client, owner):
+    subscription = _midnight_subscription(owner)
+
+    with time_machine.travel(BEFORE_MIDNIGHT, tick=False):
+        owner_client.force_login(owner.main_user)  # a fresh session, a month later
+        html = owner_client.get(_url("subscription_cancel", subscription)).content.decode()
+
+    assert _confirmed(html, "period_end") == {
+        "mode": "period_end",
+        "end_period_end": "2026-05-01T00:00:00+02:00",
+        "penalty_period_end": "0.00",
+    }
+    assert _confirmed(html, "now")["end_now"] == "2026-04-16T21:59:50+00:00"
+
+
+def test_a_cancellation_confirmed_before_midnight_and_posted_after_it_is_refused(
+    owner_client, owner
+):
+    subscription = _midnight_subscription(owner)
+    with time_machine.travel(BEFORE_MIDNIGHT, tick=False):
+        owner_client.force_login(owner.main_user)  # a fresh session, a month later
+        html = owner_client.get(_url("subscription_cancel", subscription)).content.decode()
+    assert "Ends on <strong>May 1, 2026</strong>" in html
+
+    with time_machine.travel(AFTER_MIDNIGHT, tick=False):
+        response = owner_client.post(
+            _url("subscription_cancel", subscription),
+            _confirmed(html, "period_end"),
+            follow=True,
+        )
+
+    assert response.redirect_chain == [(_url("subscription_cancel", subscription), 302)]
+    page = response.content.decode()
+    assert "The terms of your cancellation have changed; please review them again." in page
+    assert "Ends on <strong>June 1, 2026</strong>" in page
+    _unchanged(subscription)
+
+
+def test_a_cancellation_confirmed_and_posted_the_same_day_is_applied(owner_client, owner):
+    subscription = _midnight_subscription(owner)
+    with time_machine.travel(BEFORE_MIDNIGHT, tick=False):
+        owner_client.force_login(owner.main_user)  # a fresh session, a month later
+        html = owner_client.get(_url("subscription_cancel", subscription)).content.decode()
+
+    with time_machine.travel(SAME_DAY, tick=False):
+        response = owner_client.post(
+            _url("subscription_cancel", subscription), _confirmed(html, "period_end")
+        )
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.status == "cancelled"
+    assert subscription.ends_at == datetime(2026, 4, 30, 22, 0, tzinfo=UTC)
+
+
+def test_cancel_now_on_a_pending_cancellation_ends_it_from_the_page(owner_client, owner):
+    subscription = make_subscription(owner, term=TermFactory())
+    owner_client.post(_url("subscription_cancel", subscription), {"mode": "period_end"})
+
+    html = owner_client.get(_url("subscription_cancel", subscription)).content.decode()
+    response = owner_client.post(_url("subscription_cancel", subscription), _confirmed(html, "now"))
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.status == "ended"
+    assert subscription.ended_at == NOW
