@@ -1,28 +1,36 @@
 """Subscriptions in the merchant backend: a list, a read-only page with its products,
 charges and history, "create a subscription for a customer" through the purchase
-service (never a bare save), and the CSV import of people onto one offer."""
+service (never a bare save), the lifecycle steps (cancel, undo, end) through the
+lifecycle services, and the CSV import of people onto one offer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from catalog.admin.base import money_display
 from catalog.models import Bundle, Offer, Product, Status
-from subscriptions.exceptions import PurchaseRefused
+from subscriptions.exceptions import PurchaseRefused, SubscriptionError
 from subscriptions.models import Activity, Charge, Customer, Subscription, SubscriptionItem
 from subscriptions.resources import SubscriptionImportResource
+from subscriptions.services import lifecycle
 from subscriptions.services.purchase import (
     INVOICE,
     payment_methods_for_purchase,
@@ -137,6 +145,59 @@ class SubscriptionCreateForm(forms.Form):
         }
 
 
+@dataclass(frozen=True)
+class LifecycleStep:
+    """One lifecycle service as staff run it: from a subscription's page or the list."""
+
+    label: str
+    run: Callable[[Subscription, Any], Subscription]
+    done: str
+    quote_mode: str | None = None  # the cancellation mode whose quote the confirm page shows
+
+
+LIFECYCLE_STEPS = {
+    "cancel_at_period_end": LifecycleStep(
+        _("Cancel at period end"),
+        lambda sub, actor: lifecycle.subscription_cancel(
+            subscription=sub, mode=lifecycle.PERIOD_END, actor=actor
+        ),
+        _("%(subscription)s is cancelled; it ends on %(date)s."),
+        lifecycle.PERIOD_END,
+    ),
+    "cancel_now": LifecycleStep(
+        _("Cancel now"),
+        lambda sub, actor: lifecycle.subscription_cancel(
+            subscription=sub, mode=lifecycle.NOW, actor=actor
+        ),
+        _("%(subscription)s is cancelled and ended on %(date)s."),
+        lifecycle.NOW,
+    ),
+    "undo_cancellation": LifecycleStep(
+        _("Undo cancellation"),
+        lambda sub, actor: lifecycle.subscription_undo_cancellation(subscription=sub, actor=actor),
+        _("The cancellation of %(subscription)s is withdrawn; it continues."),
+    ),
+    "end_now": LifecycleStep(
+        _("End now (no term rules, no fee)"),
+        lambda sub, actor: lifecycle.subscription_end(subscription=sub, actor=actor),
+        _("%(subscription)s ended on %(date)s."),
+    ),
+}
+
+
+def _lifecycle_action(name: str, step: LifecycleStep):
+    """A list action: a confirmation page first, then the service for each row."""
+
+    def action(modeladmin, request, queryset):
+        if request.POST.get("post") == "yes":
+            modeladmin.run_lifecycle_step(request, name, queryset)
+            return None
+        return modeladmin.lifecycle_confirm(request, name, queryset, from_list=True)
+
+    action.__name__ = name
+    return admin.action(description=step.label, permissions=["lifecycle"])(action)
+
+
 class SubscriptionImportForm(ImportForm):
     offer = forms.ModelChoiceField(
         label=_("Offer"),
@@ -174,6 +235,8 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
     import_form_class = SubscriptionImportForm
     confirm_form_class = SubscriptionConfirmImportForm
     add_form_template = "admin/subscriptions/subscription/create.html"
+    change_form_template = "admin/subscriptions/subscription/change_form.html"
+    actions = [_lifecycle_action(name, step) for name, step in LIFECYCLE_STEPS.items()]
 
     @admin.display(description=_("price"), ordering="price_amount")
     def price(self, subscription: Subscription) -> str:
@@ -188,6 +251,72 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_lifecycle_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The page stays read-only (no field is edited); "change" lets staff run the
+        # lifecycle services, as Customer support may.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    # Lifecycle: every step through its service; the service refuses, staff read why.
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.lifecycle_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_lifecycle"
+        return [
+            path("<path:object_id>/lifecycle/<slug:step>/", view, name=name),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        steps = LIFECYCLE_STEPS.items() if self.has_lifecycle_permission(request) else []
+        extra_context = {**(extra_context or {}), "lifecycle_steps": steps}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def lifecycle_view(self, request: HttpRequest, object_id: str, step: str) -> HttpResponse:
+        if step not in LIFECYCLE_STEPS or not self.has_lifecycle_permission(request):
+            raise PermissionDenied
+        queryset = Subscription.objects.filter(pk=object_id)
+        get_object_or_404(queryset)
+        if request.method == "POST":
+            self.run_lifecycle_step(request, step, queryset)
+            url = reverse("admin:subscriptions_subscription_change", args=[object_id])
+            return HttpResponseRedirect(url)
+        return self.lifecycle_confirm(request, step, queryset, from_list=False)
+
+    def lifecycle_confirm(
+        self, request: HttpRequest, step: str, queryset: QuerySet, *, from_list: bool
+    ) -> HttpResponse:
+        """What the step would do to each subscription (the quote of a cancellation)."""
+        mode = LIFECYCLE_STEPS[step].quote_mode
+        rows = [
+            (sub, lifecycle.subscription_cancellation_quote(subscription=sub, mode=mode))
+            if mode
+            else (sub, None)
+            for sub in queryset.select_related("customer", "offer")
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": LIFECYCLE_STEPS[step].label,
+            "opts": self.opts,
+            "step": step,
+            "rows": rows,
+            "from_list": from_list,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        template = "admin/subscriptions/subscription/lifecycle_confirm.html"
+        return TemplateResponse(request, template, context)
+
+    def run_lifecycle_step(self, request: HttpRequest, step: str, queryset: QuerySet) -> None:
+        run = LIFECYCLE_STEPS[step]
+        for sub in queryset.select_related("customer", "offer"):
+            try:
+                done = run.run(sub, request.user)
+            except SubscriptionError as refused:
+                self.message_user(request, f"{sub}: {refused}", messages.ERROR)
+                continue
+            date = date_format(timezone.localtime(done.ends_at)) if done.ends_at else ""
+            message = run.done % {"subscription": done, "date": date}
+            self.message_user(request, message, messages.SUCCESS)
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context=None
