@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from notifications.events import EventType
 from notifications.models import Event
 from subscriptions.exceptions import SubscriptionError
-from subscriptions.models import Charge, Subscription
+from subscriptions.models import Charge, Customer, Subscription
 from subscriptions.services.lifecycle import subscription_cancel, subscriptions_advance
 from tests.factories import OfferFactory, TermFactory
 from tests.subscriptions.factories import BERLIN, SubscriptionFactory
@@ -92,3 +92,30 @@ def test_advance_skips_a_row_another_transaction_holds_and_does_it_next_time():
         sub.refresh_from_db()
         assert sub.current_period_start == berlin(2027, 2, 1)
     assert Event.objects.filter(type=EventType.SUBSCRIPTION_RENEWED).count() == 2
+
+
+def test_advance_renews_a_subscription_whose_customer_row_another_transaction_holds():
+    """Staff or the portal editing the customer (a row lock on it) must not make the job
+    skip that customer's renewal: the job locks subscription rows only."""
+    sub = SubscriptionFactory(offer=OfferFactory(), started_at=berlin(2027, 1, 1))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_customer():
+        with transaction.atomic():
+            # What an UPDATE of the customer's details takes.
+            Customer.objects.select_for_update(no_key=True).get(pk=sub.customer_id)
+            locked.set()
+            release.wait(timeout=30)
+
+    holder = in_thread(hold_customer)
+    holder.start()
+    assert locked.wait(timeout=10)
+    try:
+        counts = subscriptions_advance(now=berlin(2027, 2, 1))
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert counts == {"ended": 0, "renewed": 1, "commitments_renewed": 0, "failed": 0}
+    sub.refresh_from_db()
+    assert sub.current_period_start == berlin(2027, 2, 1)
