@@ -6,6 +6,7 @@ They validate input and build choices from the purchase service's own reads
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -51,10 +52,16 @@ class CheckoutForm(forms.Form):
     payment_method = forms.ChoiceField(
         label=_("Payment method"), required=False, widget=forms.RadioSelect
     )
+    # The purchase's idempotency key: new for every page shown, sent back with the order,
+    # so a double click or a resubmitted page buys once (see subscription_purchase).
+    # A form without a valid key (one rendered before keys existed, or tampered with)
+    # still buys, under a fresh key: refusing it would only cost a paying customer.
+    purchase_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, offer: Offer, customer: Customer | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.offer = offer
+        self.fields["purchase_key"].initial = uuid.uuid4
         options = purchase_options(offer=offer)
         products = [item.product_id for item in options.optional_items]
         bundles = [bundle.pk for bundle in options.addon_bundles]
@@ -79,6 +86,12 @@ class CheckoutForm(forms.Form):
     def is_free(self) -> bool:
         return self.offer.price_amount == 0
 
+    def clean_purchase_key(self) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.cleaned_data["purchase_key"])
+        except (TypeError, ValueError):
+            return uuid.uuid4()
+
     def purchase_kwargs(self) -> dict[str, Any]:
         """The service's arguments from the cleaned data."""
         data = self.cleaned_data
@@ -88,6 +101,7 @@ class CheckoutForm(forms.Form):
             "addon_bundles": list(data.get("addon_bundles") or ()),
             "coupon_code": data.get("coupon_code", ""),
             "payment_method": INVOICE if chosen == INVOICE else self._methods.get(chosen),
+            "purchase_key": data["purchase_key"],
         }
 
     def price_label(self) -> str:

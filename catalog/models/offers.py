@@ -156,6 +156,7 @@ class Offer(ValidityMixin, CatalogModel):
         self.check_validity(errors)
         self._check_shape(errors)
         self._check_user_count(errors)
+        self._check_term_basis(errors)
         check_amount_precision(errors, "price_amount", self.price_amount, self.currency)
         self.check_active_parts(errors, "product", "plan", "term")
         self._check_code_not_taken_by_corporate_offer(errors)
@@ -184,6 +185,17 @@ class Offer(ValidityMixin, CatalogModel):
                 errors["billing_interval_count"] = _("A subscription needs a billing interval.")
             if not self.billing_interval_unit:
                 errors["billing_interval_unit"] = _("Choose the billing interval's unit.")
+
+    def _check_term_basis(self, errors: dict) -> None:
+        # A one-time purchase has no billing interval, so a commitment counted in billing
+        # cycles has no end date (the purchase would fail); only calendar terms fit.
+        term = self.term if self.term_id else None
+        if (
+            self.kind == self.Kind.SINGLE_PRODUCT
+            and term is not None
+            and term.commitment_basis == term.Basis.BILLING_CYCLES
+        ):
+            errors["term"] = _("A one-time purchase has no billing cycles; use a calendar term.")
 
     def _check_user_count(self, errors: dict) -> None:
         stored = self._current_user_count()

@@ -84,6 +84,10 @@ class Subscription(models.Model):
         verbose_name=_("payment method"),
     )
     coupon_code = models.CharField(_("coupon code"), max_length=64, blank=True)
+    # The buyer's idempotency key (the checkout form carries one): a second purchase with
+    # the same key returns this subscription instead of buying again. Unique per
+    # customer; empty for purchases made without one (staff, imports, older forms).
+    purchase_key = models.UUIDField(_("purchase key"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -102,6 +106,12 @@ class Subscription(models.Model):
                 condition=~Q(status="ended") | Q(ended_at__isnull=False),
                 name="subscription_ended_has_ended_at",
                 violation_error_message=_("An ended subscription has an end date."),
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "purchase_key"],
+                condition=Q(purchase_key__isnull=False),
+                name="subscription_purchase_key_once",
+                violation_error_message=_("This purchase was made already."),
             ),
         ]
         indexes = [

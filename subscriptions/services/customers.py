@@ -7,7 +7,9 @@ account is found by e-mail whatever case a CSV or a form used.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from subscriptions.models import Customer, User, normalize_email
 
@@ -39,21 +41,34 @@ def customer_create_for_user(*, user: User) -> Customer:
     return customer
 
 
-@transaction.atomic
 def customer_register(
     *, email: str, first_name: str, last_name: str, password: str, language: str = "en"
 ) -> User:
     """A new portal user with their own person account (the checkout's "create an
-    account"). The caller validates the password and that the address is free; the
-    unique index still refuses a duplicate that slips past (IntegrityError)."""
-    user = User.objects.create_user(
-        email=email,
-        password=password,
-        first_name=first_name.strip(),
-        last_name=last_name.strip(),
-        language=_language(language),
+    account"). The caller validates the password. A taken address raises
+    ValidationError on `email` and creates nothing, however it shows up: found by the
+    model's unique checks, or taken by another request after them and refused by the
+    unique index."""
+    taken = ValidationError(
+        {"email": _("An account with this e-mail already exists; log in instead.")},
+        code="unique",
     )
-    customer_create_for_user(user=user)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email,
+                password=password,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                language=_language(language),
+            )
+            customer_create_for_user(user=user)
+    except (IntegrityError, ValidationError):
+        # The model's checks (field and case-insensitive constraint) and the index each
+        # word it their own way; one message for all, and anything else goes up as is.
+        if User.objects.filter(email__iexact=normalize_email(email)).exists():
+            raise taken from None
+        raise
     user.refresh_from_db(fields=["customer"])
     return user
 
@@ -63,18 +78,17 @@ def customer_for_email(
     *, email: str, first_name: str = "", last_name: str = "", language: str = "en"
 ) -> tuple[Customer, bool]:
     """The customer account for an e-mail address, created when there is none:
-    `(customer, created)`. Matched through the portal user with that address, else a
-    customer whose billing e-mail it is; a new account gets a user (without a usable
-    password: they set one through "forgot password") as its main user. Names and
-    language of an existing account are left as they are."""
+    `(customer, created)`. Matched only through the portal user who logs in with that
+    address: never through an account's billing e-mail, which the customer sets freely
+    on the account page (matching it would let anyone claim the account of whoever is
+    imported or buys with that address later). A new account gets a user (without a
+    usable password: they set one through "forgot password") as its main user. Names
+    and language of an existing account are left as they are."""
     email = normalize_email(email)
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     if user is not None and user.customer_id is not None:
         return user.customer, False
     if user is None:
-        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
-        if customer is not None:
-            return customer, False
         user = User.objects.create_user(
             email=email,
             password=None,

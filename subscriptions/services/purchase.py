@@ -12,6 +12,7 @@ offer what the service would refuse.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +117,21 @@ def _check_offer(offer: Offer, now: datetime) -> None:
     refusal = offer_refusal(offer=offer, now=now)
     if refusal:
         raise PurchaseRefused(refusal, field="offer")
+    term = offer.effective_term
+    if (
+        term is not None
+        and not offer.is_recurring
+        and term.commitment_basis == term.Basis.BILLING_CYCLES
+    ):
+        # The catalog refuses this pairing (Offer.clean), but a term edited after the
+        # offer was saved can still bring it here; a one-time purchase has no cycles.
+        raise PurchaseRefused(
+            _(
+                "This offer cannot be bought: its term counts billing cycles, which a "
+                "one-time purchase does not have."
+            ),
+            field="offer",
+        )
 
 
 def _check_choices(
@@ -176,32 +192,66 @@ def subscription_purchase(
     coupon_code: str = "",
     payment_method: PaymentMethod | str | None = None,
     actor: User | None = None,
+    purchase_key: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Subscription:
     """Buy `offer` for `customer`: a subscription with what was sold copied in, its
     products, an activity row and a `subscription.created` event. `payment_method` is
     one of the customer's methods, `INVOICE` ("invoice") for bank transfer, or None
-    (free offers only). Raises PurchaseRefused and writes nothing when a rule refuses."""
+    (free offers only). Raises PurchaseRefused and writes nothing when a rule refuses.
+
+    `purchase_key` makes the purchase idempotent (the checkout form's key, so a double
+    click or a resubmitted form buys once): when the customer already has a subscription
+    with that key, it is returned and nothing else happens. Without a key every call is
+    a new purchase."""
     now = now or timezone.now()
     optional_products, addon_bundles = list(optional_products), list(addon_bundles)
-    # One purchase at a time per customer (the main user, the invoice method).
+    # One purchase at a time per customer (the main user, the invoice method, the key).
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if purchase_key is not None:
+        done = Subscription.objects.filter(customer=customer, purchase_key=purchase_key).first()
+        if done is not None:
+            return done
     offer = Offer.objects.select_related("product", "plan", "term", "plan__term").get(pk=offer.pk)
     _check_offer(offer, now)
     _check_coupon(coupon_code)
     _check_choices(purchase_options(offer=offer, now=now), optional_products, addon_bundles)
+    payment_method = _lock_payment_method(customer, payment_method)
     _check_payment_method(customer, offer, payment_method)
     if payment_method == INVOICE:
         # The customer's invoice method, created on first use (payments' one way to).
         payment_method = payment_method_add(customer=customer, kind=INVOICE, actor=actor)
-    subscription = _create_subscription(customer, offer, payment_method, now)
+    subscription = _create_subscription(customer, offer, payment_method, purchase_key, now)
     _create_items(subscription, offer, optional_products, addon_bundles)
     _record(subscription, customer, offer, actor, now)
     return subscription
 
 
+def _lock_payment_method(
+    customer: Customer, payment_method: PaymentMethod | str | None
+) -> PaymentMethod | str | None:
+    """The method as it is now, locked until the purchase commits: the caller's object
+    may be stale (removed in another tab since the form was shown), and removing waits
+    for this lock, so it cannot slip in between the check and the new subscription."""
+    if not isinstance(payment_method, PaymentMethod):
+        return payment_method
+    try:
+        return PaymentMethod.objects.select_for_update().get(
+            pk=payment_method.pk, customer=customer
+        )
+    except PaymentMethod.DoesNotExist:
+        raise PurchaseRefused(
+            _("This payment method is not available. Choose another one."),
+            field="payment_method",
+        ) from None
+
+
 def _create_subscription(
-    customer: Customer, offer: Offer, payment_method: PaymentMethod | None, now: datetime
+    customer: Customer,
+    offer: Offer,
+    payment_method: PaymentMethod | None,
+    purchase_key: uuid.UUID | None,
+    now: datetime,
 ) -> Subscription:
     term = offer.effective_term
     # Month arithmetic runs on the merchant's wall clock (catalog.periods); stored as UTC.
@@ -236,6 +286,7 @@ def _create_subscription(
         current_period_start=period_start,
         current_period_end=period_end,
         payment_method=payment_method,
+        purchase_key=purchase_key,
     )
 
 
@@ -309,9 +360,17 @@ def _record(
     )
 
 
-def subscription_purchase_for_user(*, user: User, **purchase) -> Subscription:
+def subscription_purchase_for_user(
+    *, user: User, purchase_key: uuid.UUID | None = None, **purchase
+) -> Subscription:
     """The portal's purchase: the signed-in user's customer account (a new person account
-    on their first purchase) buys, in one transaction, so a refusal leaves no account."""
+    on their first purchase) buys, in one transaction, so a refusal leaves no account.
+    Only the account's main user buys for it (or a user of an account without one, who
+    becomes its main user); the account's other users do not spend its money."""
     with transaction.atomic():
         customer = customer_create_for_user(user=user)
-        return subscription_purchase(customer=customer, actor=user, **purchase)
+        if customer.main_user_id not in (None, user.pk):
+            raise PurchaseRefused(_("Only the account's main user can buy for it."))
+        return subscription_purchase(
+            customer=customer, actor=user, purchase_key=purchase_key, **purchase
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from catalog.models.base import describe_period
 from catalog.money import format_money
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.forms_checkout import CheckoutForm, RegisterForm
+from subscriptions.selectors.customers import customer_for_checkout
 from subscriptions.services.customers import customer_create_for_user, customer_register
 from subscriptions.services.purchase import offer_refusal, subscription_purchase_for_user
 
@@ -33,9 +35,9 @@ def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
     offer = _sellable_offer(offer_code)
     if not request.user.is_authenticated:
         return _visitor(request, offer)
+    customer = customer_for_checkout(user=request.user)
     if request.POST.get("intent") == ADD_METHOD:
         return _add_payment_method(request, offer)
-    customer = request.user.customer if request.user.customer_id else None
     data = request.POST if request.method == "POST" else None  # an empty POST is still bound
     form = CheckoutForm(data, offer=offer, customer=customer)
     buyable = customer is not None or not request.user.is_staff
@@ -62,10 +64,14 @@ def _visitor(request: HttpRequest, offer: Offer) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     form = RegisterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        user = customer_register(**form.cleaned_data, language=get_language() or "en")
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Your account is ready. Check your order and confirm it."))
-        return redirect("subscriptions:checkout", offer_code=offer.code)
+        try:
+            user = customer_register(**form.cleaned_data, language=get_language() or "en")
+        except ValidationError as error:  # the address was taken since the form checked
+            form.add_error(None, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your account is ready. Check your order and confirm it."))
+            return redirect("subscriptions:checkout", offer_code=offer.code)
     context = {"offer": offer, "register_form": form, "intent": REGISTER, **_summary(offer)}
     return render(request, "subscriptions/checkout/visitor.html", context)
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from subscriptions.models import Subscription
+from subscriptions.selectors.customers import portal_customer_for_user
 from subscriptions.selectors.subscriptions import subscription_list_for_customer
 from subscriptions.services.users import user_set_language
 from subscriptions.views.portal import decorate
@@ -17,11 +18,12 @@ HOME_SUBSCRIPTIONS = 3
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """A greeting and the newest subscriptions that still run (staff and users without
-    a customer account see the empty state)."""
+    """A greeting and the newest subscriptions that still run (staff, users without
+    a customer account and an account's other users see the empty state)."""
     subscriptions = []
-    if request.user.customer_id is not None:
-        running = subscription_list_for_customer(customer=request.user.customer).exclude(
+    customer = portal_customer_for_user(user=request.user)
+    if customer is not None:
+        running = subscription_list_for_customer(customer=customer).exclude(
             status=Subscription.Status.ENDED
         )
         subscriptions = decorate(running[:HOME_SUBSCRIPTIONS])

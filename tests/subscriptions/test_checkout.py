@@ -3,6 +3,7 @@ without an account yet, as a visitor (log in, or create an account), unknown off
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from catalog.models import PaymentMethod as PaymentKind
 from catalog.models import Status
 from notifications.models import Event
+from subscriptions.forms_checkout import RegisterForm
 from subscriptions.models import Customer, PaymentMethod, Subscription, SubscriptionItem, User
 from tests.factories import BundleFactory, OfferFactory, PlanFactory, ProductFactory, TermFactory
 from tests.subscriptions.test_purchase import make_card
@@ -272,3 +274,80 @@ def test_user_without_account_gets_one_before_adding_a_payment_method(
     user.refresh_from_db()
     assert user.customer.main_user == user
     assert not Subscription.objects.exists()
+
+
+def test_the_same_checkout_form_posted_twice_buys_once(client, buyer, offer):
+    """A double click, or the page sent again: the form's purchase key makes it one."""
+    client.force_login(buyer)
+    page = client.get(url())
+    key = str(page.context["form"]["purchase_key"].value())
+    assert f'<input type="hidden" name="purchase_key" value="{key}"' in page.content.decode()
+    data = {"payment_method": "invoice", "coupon_code": "", "purchase_key": key}
+
+    first = client.post(url(), data)
+    second = client.post(url(), data)
+
+    subscription = Subscription.objects.get()
+    assert subscription.purchase_key == uuid.UUID(key)
+    detail = reverse("subscriptions:subscription_detail", args=[subscription.public_id])
+    assert (first.status_code, first["Location"]) == (302, detail)
+    assert (second.status_code, second["Location"]) == (302, detail)
+    assert Event.objects.filter(type="subscription.created").count() == 1
+    assert PaymentMethod.objects.count() == 1
+
+
+def test_each_checkout_page_carries_a_new_purchase_key(client, buyer, offer):
+    client.force_login(buyer)
+    keys = {str(client.get(url()).context["form"]["purchase_key"].value()) for _ in range(2)}
+    assert len(keys) == 2
+    assert all(uuid.UUID(key) for key in keys)
+
+
+@pytest.mark.parametrize("key", [None, "", "not-a-uuid"])
+def test_a_form_without_a_valid_purchase_key_still_buys_each_time(client, buyer, offer, key):
+    """An old page (before keys) or a mangled key is not refused; it is not deduplicated."""
+    client.force_login(buyer)
+    data = {"payment_method": "invoice"} | ({} if key is None else {"purchase_key": key})
+
+    assert client.post(url(), data).status_code == 302
+    assert client.post(url(), data).status_code == 302
+
+    keys = list(Subscription.objects.values_list("purchase_key", flat=True))
+    assert len(keys) == 2
+    assert None not in keys
+    assert keys[0] != keys[1]
+
+
+def test_a_refused_order_keeps_its_purchase_key_for_the_corrected_one(client, buyer, offer):
+    client.force_login(buyer)
+    key = str(uuid.uuid4())
+    refused = client.post(url(), {"coupon_code": "WELCOME10", "purchase_key": key})
+    assert f'name="purchase_key" value="{key}"' in refused.content.decode()
+    assert client.post(url(), {"payment_method": "invoice", "purchase_key": key}).status_code == 302
+    assert str(Subscription.objects.get().purchase_key) == key
+
+
+def test_create_account_with_an_email_taken_since_the_form_checked_it(
+    client, buyer, offer, monkeypatch
+):
+    """Two sign-ups at once: both forms find the address free, one insert wins. The
+    other gets the form back with a clear message instead of a server error."""
+    monkeypatch.setattr(RegisterForm, "clean_email", lambda form: form.cleaned_data["email"])
+
+    response = client.post(
+        url(),
+        {
+            "intent": "register",
+            "email": "anna@example.com",
+            "first_name": "Anna",
+            "last_name": "Other",
+            "password": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["register_form"].errors == {
+        "email": ["An account with this e-mail already exists; log in instead."]
+    }
+    assert (User.objects.count(), Customer.objects.count()) == (1, 1)
+    assert "_auth_user_id" not in client.session

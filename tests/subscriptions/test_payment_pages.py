@@ -29,18 +29,20 @@ ADD = reverse("subscriptions:payment_method_add")
 @pytest.fixture
 def anna(django_user_model):
     customer = make_customer("Anna Schmidt")
-    django_user_model.objects.create_user(
+    customer.main_user = django_user_model.objects.create_user(
         email="anna@example.com", password="pw-anna-1", customer=customer
     )
+    customer.save(update_fields=["main_user"])
     return customer
 
 
 @pytest.fixture
 def bert(django_user_model):
     customer = make_customer("Bert Bauer")
-    django_user_model.objects.create_user(
+    customer.main_user = django_user_model.objects.create_user(
         email="bert@example.com", password="pw-bert-1", customer=customer
     )
+    customer.save(update_fields=["main_user"])
     return customer
 
 

@@ -3,18 +3,21 @@ purchase copies in (price, interval, user count, term, commitment, items, first 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 
-from catalog.models import Offer, PeriodUnit, Status
+from catalog.models import Offer, PeriodUnit, Status, Term
 from catalog.models import PaymentMethod as PaymentKind
 from notifications.events import EventType
 from notifications.models import Event
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.models import Activity, Customer, PaymentMethod, Subscription, SubscriptionItem
+from subscriptions.services.payments import payment_method_remove
 from subscriptions.services.purchase import INVOICE, subscription_purchase
 from tests.factories import (
     BundleFactory,
@@ -413,3 +416,113 @@ def test_the_buying_portal_user_becomes_the_main_user_when_there_is_none(
     )
     customer.refresh_from_db()
     assert customer.main_user == user
+
+
+# Stale input, repeated purchases, terms edited after the offer --------------------------
+
+
+def test_purchase_refuses_a_payment_method_removed_since_it_was_loaded(catalog):
+    customer = make_customer()
+    card = make_card(customer)
+    stale = PaymentMethod.objects.get(pk=card.pk)  # as the checkout form loaded it
+    payment_method_remove(payment_method=card)
+    assert stale.status == PaymentMethod.Status.ACTIVE
+
+    error = refused(customer=customer, offer=catalog["offer"], payment_method=stale)
+
+    assert (str(error), error.field) == (
+        "This payment method is not available. Choose another one.",
+        "payment_method",
+    )
+
+
+def test_purchase_with_a_key_used_before_returns_that_subscription_and_writes_nothing(catalog):
+    customer = make_customer()
+    key = uuid.UUID("6f1c1a52-1d55-4f0e-9a0e-2b1c7d9e4a11")
+    first = subscription_purchase(
+        customer=customer,
+        offer=catalog["offer"],
+        payment_method=INVOICE,
+        purchase_key=key,
+        now=NOW,
+    )
+    before = counts()
+
+    again = subscription_purchase(
+        customer=customer,
+        offer=catalog["offer"],
+        payment_method=INVOICE,
+        purchase_key=key,
+        now=NOW,
+    )
+
+    assert (again, again.purchase_key) == (first, key)
+    assert counts() == before  # no subscription, item, event or activity
+    assert Event.objects.filter(type=EventType.SUBSCRIPTION_CREATED).count() == 1
+
+
+def test_purchases_without_a_key_or_with_another_key_are_new_purchases(catalog):
+    customer = make_customer()
+    for key in (None, None, uuid.uuid4(), uuid.uuid4()):
+        subscription_purchase(
+            customer=customer,
+            offer=catalog["offer"],
+            payment_method=INVOICE,
+            purchase_key=key,
+            now=NOW,
+        )
+    assert customer.subscriptions.count() == 4
+
+
+def test_the_same_key_of_another_customer_is_another_purchase(catalog):
+    key = uuid.uuid4()
+    anna, ben = make_customer(), make_customer("Ben Berg")
+    for customer in (anna, ben):
+        subscription_purchase(
+            customer=customer,
+            offer=catalog["offer"],
+            payment_method=INVOICE,
+            purchase_key=key,
+            now=NOW,
+        )
+    assert (anna.subscriptions.count(), ben.subscriptions.count()) == (1, 1)
+
+
+def test_the_database_refuses_a_second_subscription_with_the_same_key(catalog):
+    first = subscription_purchase(
+        customer=make_customer(),
+        offer=catalog["offer"],
+        payment_method=INVOICE,
+        purchase_key=uuid.uuid4(),
+        now=NOW,
+    )
+    first.pk, first.public_id = None, uuid.uuid4()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        first.save()
+
+
+def test_purchase_refuses_a_one_time_offer_whose_term_now_counts_billing_cycles():
+    """Offer.clean refuses the pairing; a term edited afterwards can still bring it."""
+    term = TermFactory()
+    offer = OfferFactory(single_product=True, term=term, price_amount=Decimal("19.00"))
+    Term.objects.filter(pk=term.pk).update(commitment_basis="billing_cycles", commitment_unit="")
+
+    error = refused(customer=make_customer(), offer=offer, payment_method=INVOICE)
+
+    assert (str(error), error.field) == (
+        "This offer cannot be bought: its term counts billing cycles, which a one-time "
+        "purchase does not have.",
+        "offer",
+    )
+    assert not PaymentMethod.objects.exists()  # not even the invoice method
+
+
+def test_a_one_time_offer_on_a_calendar_term_is_bought_with_its_commitment():
+    offer = OfferFactory(single_product=True, term=TermFactory(), price_amount=Decimal("19.00"))
+    subscription = subscription_purchase(
+        customer=make_customer(), offer=offer, payment_method=INVOICE, now=NOW
+    )
+    assert (subscription.current_period_end, subscription.commitment_ends_at) == (
+        None,
+        datetime(2027, 3, 10, 9, 30, tzinfo=UTC),
+    )

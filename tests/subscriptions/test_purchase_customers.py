@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.models import Customer, User
+from subscriptions.services.accounts import customer_update_details
 from subscriptions.services.customers import (
     customer_create_for_user,
     customer_for_email,
@@ -50,10 +52,23 @@ def test_customer_for_email_matches_a_portal_users_account_case_insensitively():
     assert company.name == "Acme GmbH"  # left as it was
 
 
-def test_customer_for_email_matches_a_billing_email_without_a_user():
-    customer = Customer.objects.create(name="Eve", email="eve@example.com")
-    assert customer_for_email(email="Eve@Example.com") == (customer, False)
-    assert not User.objects.exists()
+def test_customer_for_email_never_matches_an_accounts_billing_email():
+    """A customer sets any billing e-mail on the account page; matching it would hand
+    their account the next purchase or import for that address."""
+    attacker, _created = customer_for_email(email="mallory@example.com")
+    customer_update_details(customer=attacker, email="Boss@Victim.example")
+
+    customer, created = customer_for_email(email="boss@victim.example", first_name="Bea")
+
+    boss = User.objects.get(email="boss@victim.example")
+    assert created is True
+    assert customer != attacker
+    assert (customer.main_user, boss.customer, customer.name) == (boss, customer, "Bea")
+    assert Customer.objects.count() == 2
+    # Matching through the portal user still finds each account again (a re-import).
+    assert customer_for_email(email="BOSS@victim.example") == (customer, False)
+    assert customer_for_email(email="mallory@example.com") == (attacker, False)
+    assert Customer.objects.count() == 2
 
 
 def test_customer_for_email_gives_an_account_to_a_user_without_one():
@@ -86,6 +101,22 @@ def test_customer_register_creates_login_and_account():
         "New",
         "New Person",
     )
+
+
+def test_customer_register_refuses_a_taken_email_on_its_field_and_creates_nothing():
+    """The checkout's form checks the address first; a request that takes it in between
+    reaches the unique index, which is this same path."""
+    User.objects.create_user(email="anna@example.com", password="pw-Long-42x")
+
+    with pytest.raises(ValidationError) as error:
+        customer_register(
+            email="anna@example.com", first_name="Anna", last_name="Other", password="pw-Long-43x"
+        )
+
+    assert error.value.message_dict == {
+        "email": ["An account with this e-mail already exists; log in instead."]
+    }
+    assert (User.objects.count(), Customer.objects.count()) == (1, 0)
 
 
 def test_a_product_offer_has_no_add_ons_or_optional_products():
