@@ -108,15 +108,18 @@ def test_the_main_user_gets_the_same_pages(client, account, colleague):
 
 
 def test_home_shows_another_user_of_the_account_the_empty_state(client, account, colleague):
+    subscriptions_link = f'href="{reverse("subscriptions:subscription_list")}"'
     client.force_login(colleague)
     html = client.get("/portal/").content.decode()
     assert "You have no subscriptions yet" in html
     assert "Daily News" not in html
+    assert subscriptions_link not in html  # no nav links that would answer 404
 
     client.force_login(account.main_user)
     html = client.get("/portal/").content.decode()
     assert "You have no subscriptions yet" not in html
     assert "Daily News" in html
+    assert subscriptions_link in html
 
 
 def test_another_user_of_the_account_cannot_buy_for_it(client, account, colleague):
