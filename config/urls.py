@@ -14,7 +14,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="subscriptions:home", permanent=False)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/seats/", include("seats.urls")),
     path("portal/", include("subscriptions.urls")),
+    path("join/", include("seats.join_urls")),
     path("billing/", include("billing.urls")),
     # The ESP's delivery reports (bounces, complaints) through anymail's tracking webhooks.
     path("anymail/", include("anymail.urls")),

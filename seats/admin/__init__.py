@@ -1,0 +1,5 @@
+"""The merchant backend for seats: one module per area."""
+
+from . import accounts
+
+__all__ = ["accounts"]

@@ -1,0 +1,1 @@
+"""Multi-user accounts: seats, invitations, domains, IP ranges, settings, log."""

@@ -1,0 +1,1 @@
+"""Seat operations, one module per area."""

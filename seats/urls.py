@@ -1,0 +1,42 @@
+"""The main user's seat administration in the portal, under /portal/seats/."""
+
+from django.urls import path
+
+from .views import activation, portal
+
+app_name = "seats"
+
+urlpatterns = [
+    # views/portal.py: the seat list and what the main user does with seats.
+    path("<uuid:account_id>/", portal.not_built_yet, name="seat_list"),
+    path("<uuid:account_id>/invite/", portal.not_built_yet, name="invite"),
+    path("<uuid:account_id>/upload/", portal.not_built_yet, name="upload"),
+    path("<uuid:account_id>/log/", portal.not_built_yet, name="log"),
+    path("<uuid:account_id>/log.csv", portal.not_built_yet, name="log_csv"),
+    path(
+        "<uuid:account_id>/users/<uuid:user_subscription_id>/cancel/",
+        portal.not_built_yet,
+        name="cancel",
+    ),
+    path(
+        "<uuid:account_id>/users/<uuid:user_subscription_id>/reactivate/",
+        portal.not_built_yet,
+        name="reactivate",
+    ),
+    path(
+        "<uuid:account_id>/invitations/<uuid:invitation_id>/revoke/",
+        portal.not_built_yet,
+        name="revoke",
+    ),
+    path(
+        "<uuid:account_id>/invitations/<uuid:invitation_id>/resend/",
+        portal.not_built_yet,
+        name="resend",
+    ),
+    # views/activation.py: domains, IP ranges and settings.
+    path("<uuid:account_id>/domains/", activation.not_built_yet, name="domains"),
+    path("<uuid:account_id>/ip-ranges/", activation.not_built_yet, name="ip_ranges"),
+    path("<uuid:account_id>/settings/", activation.not_built_yet, name="settings"),
+    # The invited user's own access (views/portal.py).
+    path("my-access/", portal.not_built_yet, name="my_access"),
+]

@@ -1,0 +1,1 @@
+"""Pages of the seats app, one module per area."""
