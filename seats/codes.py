@@ -14,6 +14,7 @@ time for the places that hold a code and a hash side by side.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -26,7 +27,8 @@ BITS = LENGTH * 5
 
 def new_code() -> str:
     """A fresh code, grouped for reading: 'ABCD-EFGH-…' (7 groups of 4)."""
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    # 20 random bytes are 32 base32 characters, each 5 uniform bits; keep 28 of them.
+    raw = base64.b32encode(secrets.token_bytes(20)).decode()[:LENGTH]
     return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
 
 

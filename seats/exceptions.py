@@ -39,3 +39,14 @@ class InvitationInvalid(SeatError):
             raise ValueError(f"Unknown reason {reason!r}.")
         self.reason = reason
         super().__init__(self.MESSAGES[reason])
+
+
+class InvitationRowsInvalid(SeatError):
+    """A batch of invitations was refused because some rows break the rules; nothing was
+    created. `errors` is a list of (row index, 0-based, message) in row order."""
+
+    default_message = _("Some rows cannot be invited; nothing was imported.")
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = errors
+        super().__init__()

@@ -4,4 +4,5 @@ from notifications.scheduling import PeriodicTask, register
 
 register(
     PeriodicTask(name="seats.end_due", func="seats.tasks.end_due", minutes=5),
+    PeriodicTask(name="seats.expire_invitations", func="seats.tasks.expire_invitations", minutes=5),
 )

@@ -83,3 +83,19 @@ class SeatAccountFactory(DjangoModelFactory):
     subscription = factory.SubFactory(MultiUserSubscriptionFactory)
     maximum_users = factory.LazyAttribute(lambda o: o.subscription.user_count)
     invitation_validity_days = 14
+
+
+def activate_mail_templates() -> None:
+    """The default mail templates come from a data migration, inactive; a transactional
+    test elsewhere empties the table, so put them back (the migration's own idempotent
+    function) and switch them on, as a merchant would."""
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+
+    from notifications.models import MailTemplate
+
+    import_module("notifications.migrations.0002_default_mail_templates").create_defaults(
+        django_apps, None
+    )
+    MailTemplate.objects.update(active=True)
