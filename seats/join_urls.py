@@ -8,7 +8,7 @@ app_name = "join"
 
 urlpatterns = [
     # An invitation code: register or log in, then redeem.
-    path("<str:code>/", join.not_built_yet, name="redeem"),
+    path("<str:code>/", join.redeem, name="redeem"),
     # Self-activation by e-mail domain on a subscription's landing page, and the link
     # that confirms the address.
     path("domain/<uuid:account_id>/", activation.not_built_yet, name="domain_register"),
