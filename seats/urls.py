@@ -8,29 +8,29 @@ app_name = "seats"
 
 urlpatterns = [
     # views/portal.py: the seat list and what the main user does with seats.
-    path("<uuid:account_id>/", portal.not_built_yet, name="seat_list"),
-    path("<uuid:account_id>/invite/", portal.not_built_yet, name="invite"),
-    path("<uuid:account_id>/upload/", portal.not_built_yet, name="upload"),
-    path("<uuid:account_id>/log/", portal.not_built_yet, name="log"),
-    path("<uuid:account_id>/log.csv", portal.not_built_yet, name="log_csv"),
+    path("<uuid:account_id>/", portal.seat_list, name="seat_list"),
+    path("<uuid:account_id>/invite/", portal.invite, name="invite"),
+    path("<uuid:account_id>/upload/", portal.upload, name="upload"),
+    path("<uuid:account_id>/log/", portal.log, name="log"),
+    path("<uuid:account_id>/log.csv", portal.log_csv, name="log_csv"),
     path(
         "<uuid:account_id>/users/<uuid:user_subscription_id>/cancel/",
-        portal.not_built_yet,
+        portal.cancel,
         name="cancel",
     ),
     path(
         "<uuid:account_id>/users/<uuid:user_subscription_id>/reactivate/",
-        portal.not_built_yet,
+        portal.reactivate,
         name="reactivate",
     ),
     path(
         "<uuid:account_id>/invitations/<uuid:invitation_id>/revoke/",
-        portal.not_built_yet,
+        portal.revoke,
         name="revoke",
     ),
     path(
         "<uuid:account_id>/invitations/<uuid:invitation_id>/resend/",
-        portal.not_built_yet,
+        portal.resend,
         name="resend",
     ),
     # views/activation.py: domains, IP ranges and settings.
@@ -38,5 +38,5 @@ urlpatterns = [
     path("<uuid:account_id>/ip-ranges/", activation.not_built_yet, name="ip_ranges"),
     path("<uuid:account_id>/settings/", activation.not_built_yet, name="settings"),
     # The invited user's own access (views/portal.py).
-    path("my-access/", portal.not_built_yet, name="my_access"),
+    path("my-access/", portal.my_access, name="my_access"),
 ]

@@ -1,0 +1,238 @@
+"""Reads of the seats app, scoped to the actor (a customer's main user, an invited user,
+or staff through the admin's own querysets).
+
+The seat list and the log answer with a fixed number of queries whatever the number of
+seats: the list pages distinct *users* first (an EXISTS over their user subscriptions, so
+no DISTINCT and no GROUP BY that SQLite and PostgreSQL would spell differently), then
+loads the user subscriptions of that page's users in one more query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
+from subscriptions.models import Customer, Subscription, User
+
+SEATS_PER_PAGE = 50
+LOG_PER_PAGE = 50
+
+# The state filter of the seat list: a user is listed under a state when one of their
+# user subscriptions is in it; "pending" lists the pending invitations instead.
+STATE_PENDING = "pending"
+ROW_STATE_ORDER = (
+    UserSubscription.State.ACTIVE,
+    UserSubscription.State.CANCELLED,
+    UserSubscription.State.ENDED,
+)
+
+
+def seat_account_for_customer(*, customer: Customer, public_id: uuid.UUID) -> SeatAccount:
+    """The seat account with this public id; 404 unless its subscription is the
+    customer's."""
+    account = (
+        SeatAccount.objects.select_related("subscription__offer", "subscription__customer")
+        .filter(public_id=public_id, subscription__customer=customer)
+        .first()
+    )
+    if account is None:
+        raise Http404
+    return account
+
+
+def multi_user_subscription_for_customer(
+    *, customer: Customer, public_id: uuid.UUID
+) -> Subscription:
+    """The customer's multi-user subscription with this public id (whose seat account may
+    not exist yet); 404 for anything else."""
+    subscription = (
+        Subscription.objects.filter(public_id=public_id, customer=customer)
+        .filter(Q(user_count__gt=0) | Q(seat_account__isnull=False))
+        .first()
+    )
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+@dataclass
+class SeatRow:
+    """One user of a seat account: their user subscriptions (one per product), newest
+    running first, and the state of the row (the 'best' of them)."""
+
+    user: User
+    user_subscriptions: list[UserSubscription] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        states = {us.state for us in self.user_subscriptions}
+        return next((s for s in ROW_STATE_ORDER if s in states), UserSubscription.State.ENDED)
+
+
+@dataclass
+class SeatList:
+    rows: list[SeatRow]
+    page: Page
+    invitations: list[Invitation]
+    invitations_page: Page | None
+
+
+def _search_users(search: str) -> Q:
+    search = search.strip()
+    if not search:
+        return Q()
+    query = Q(email__icontains=search) | Q(first_name__icontains=search)
+    query |= Q(last_name__icontains=search)
+    first, _, last = search.partition(" ")
+    if last:
+        query |= Q(first_name__icontains=first, last_name__icontains=last.strip())
+    return query
+
+
+def seat_users(*, account: SeatAccount, search: str = "", state: str = "") -> QuerySet[User]:
+    """The users holding (or having held) a user subscription of the account, by e-mail."""
+    held = UserSubscription.objects.filter(seat_account=account, user=OuterRef("pk"))
+    if state in UserSubscription.State.values:
+        held = held.filter(state=state)
+    return User.objects.filter(Exists(held)).filter(_search_users(search)).order_by("email", "pk")
+
+
+def pending_invitations(*, account: SeatAccount, search: str = "") -> QuerySet[Invitation]:
+    invitations = account.invitations.filter(status=Invitation.Status.PENDING)
+    if search.strip():
+        term = search.strip()
+        invitations = invitations.filter(
+            Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+        )
+    return invitations.select_related("invited_by").order_by("email", "pk")
+
+
+def seat_list(
+    *,
+    account: SeatAccount,
+    search: str = "",
+    state: str = "",
+    page: int | str = 1,
+    invitations_page: int | str = 1,
+    per_page: int = SEATS_PER_PAGE,
+) -> SeatList:
+    """One page of users (one row per user with their products and state) and one page
+    of pending invitations. Four queries at most: users counted and paged, their user
+    subscriptions, invitations counted and paged (none for the users when the filter
+    asks for pending invitations only, and vice versa)."""
+    if state == STATE_PENDING:
+        users = User.objects.none()
+    else:
+        users = seat_users(account=account, search=search, state=state)
+    user_page = Paginator(users, per_page).get_page(page)
+    page_users = list(user_page.object_list)
+    rows = {user.pk: SeatRow(user=user) for user in page_users}
+    if rows:
+        held = (
+            UserSubscription.objects.filter(seat_account=account, user_id__in=list(rows))
+            .select_related("product")
+            .order_by("product__name", "-started_at", "-pk")
+        )
+        for user_subscription in held:
+            rows[user_subscription.user_id].user_subscriptions.append(user_subscription)
+    invitations: list[Invitation] = []
+    inv_page = None
+    if state in ("", STATE_PENDING):
+        inv_page = Paginator(pending_invitations(account=account, search=search), per_page)
+        inv_page = inv_page.get_page(invitations_page)
+        invitations = list(inv_page.object_list)
+    return SeatList(
+        rows=list(rows.values()), page=user_page, invitations=invitations, invitations_page=inv_page
+    )
+
+
+def log_entries(
+    *,
+    account: SeatAccount,
+    user_search: str = "",
+    product=None,
+    action: str = "",
+    since: datetime.date | datetime.datetime | None = None,
+    until: datetime.date | datetime.datetime | None = None,
+) -> QuerySet[LogEntry]:
+    """The account's subscription log, newest first, filtered. `since`/`until` are
+    inclusive dates (or moments); `product` a Product or its id."""
+    entries = LogEntry.objects.filter(seat_account=account)
+    if user_search.strip():
+        term = user_search.strip()
+        entries = entries.filter(
+            Q(user__email__icontains=term)
+            | Q(user__first_name__icontains=term)
+            | Q(user__last_name__icontains=term)
+        )
+    if product:
+        entries = entries.filter(product=product)
+    if action:
+        entries = entries.filter(action=action)
+    if since:
+        entries = entries.filter(at__date__gte=_as_date(since))
+    if until:
+        entries = entries.filter(at__date__lte=_as_date(until))
+    return entries.select_related("user", "product", "actor").order_by("-at", "-pk")
+
+
+def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def log_products(*, account: SeatAccount):
+    """The products that appear in the account's log or user subscriptions (the log
+    page's product filter)."""
+    from catalog.models import Product
+
+    return Product.objects.filter(
+        Exists(LogEntry.objects.filter(seat_account=account, product=OuterRef("pk")))
+    ).order_by("name")
+
+
+def user_subscriptions_for_user(*, user: User) -> QuerySet[UserSubscription]:
+    """The access the signed-in user was given (any account), running first."""
+    return (
+        UserSubscription.objects.filter(user=user)
+        .select_related(
+            "product", "seat_account__subscription__offer", "seat_account__subscription__customer"
+        )
+        .order_by("state", "product__name", "-started_at")
+    )
+
+
+def user_subscription_for_account(
+    *, account: SeatAccount, public_id: uuid.UUID
+) -> UserSubscription:
+    user_subscription = (
+        UserSubscription.objects.select_related("user", "product")
+        .filter(seat_account=account, public_id=public_id)
+        .first()
+    )
+    if user_subscription is None:
+        raise Http404
+    return user_subscription
+
+
+def user_subscription_for_user(*, user: User, public_id: uuid.UUID) -> UserSubscription:
+    user_subscription = (
+        UserSubscription.objects.select_related("product", "seat_account")
+        .filter(user=user, public_id=public_id)
+        .first()
+    )
+    if user_subscription is None:
+        raise Http404
+    return user_subscription
+
+
+def invitation_for_account(*, account: SeatAccount, public_id: uuid.UUID) -> Invitation:
+    invitation = account.invitations.filter(public_id=public_id).first()
+    if invitation is None:
+        raise Http404
+    return invitation
