@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin.base import money_display
@@ -133,9 +133,33 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("multi-user subscriptions"))
     def multi_user(self, customer: Customer) -> str:
-        return _(
-            "Seats of multi-user and corporate subscriptions are shown here once the seats "
-            "feature arrives; none can exist before then."
+        """The customer's seat accounts, read-only, each linking to its page (seats,
+        invitations, log). Found through the reverse relation: this app sits below seats
+        and does not import it."""
+        subscriptions = (
+            customer.subscriptions.filter(seat_account__isnull=False)
+            .select_related("offer", "seat_account")
+            .order_by("-started_at")
+        )
+        rows = [
+            (
+                admin_link(subscription.seat_account, subscription.offer.name),
+                subscription.get_status_display(),
+                _("unlimited")
+                if subscription.seat_account.maximum_users is None
+                else subscription.seat_account.maximum_users,
+            )
+            for subscription in subscriptions
+        ]
+        if not rows:
+            return _("No multi-user subscriptions.")
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("multi-user account"),
+            _("status"),
+            _("maximum users"),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
     @admin.display(description=_("invoices"))
