@@ -14,10 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 from django.http import Http404
 
 from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
+from seats.services.seats import RUNNING  # users with running access hold a seat
 from subscriptions.models import Customer, Subscription, User
 
 SEATS_PER_PAGE = 50
@@ -76,11 +78,22 @@ class SeatRow:
 
 
 @dataclass
+class SeatCounts:
+    taken: int
+    maximum: int | None
+
+    @property
+    def free(self) -> int | None:
+        return None if self.maximum is None else max(self.maximum - self.taken, 0)
+
+
+@dataclass
 class SeatList:
     rows: list[SeatRow]
     page: Page
     invitations: list[Invitation]
     invitations_page: Page | None
+    seats: SeatCounts
 
 
 def _search_users(search: str) -> Q:
@@ -122,24 +135,47 @@ def seat_list(
     invitations_page: int | str = 1,
     per_page: int = SEATS_PER_PAGE,
 ) -> SeatList:
-    """One page of users (one row per user with their products and state) and one page
-    of pending invitations. Four queries at most: users counted and paged, their user
-    subscriptions, invitations counted and paged (none for the users when the filter
-    asks for pending invitations only, and vice versa)."""
+    """One page of users (one row per user with their products and state), one page of
+    pending invitations, and the seats taken. A fixed number of queries: one pass over
+    the account's user subscriptions counts both the users holding a seat and, for the
+    unfiltered list, all users listed (the paginator's count, so it need not count
+    again); then the invitations holding a seat; the users paged (and counted when
+    filtered); their user subscriptions; the invitations counted and paged (not when
+    the filter asks for a user state)."""
+    totals = UserSubscription.objects.filter(seat_account=account).aggregate(
+        listed=Count("user_id", distinct=True),
+        running=Count("user_id", distinct=True, filter=Q(state__in=RUNNING)),
+    )
+    held = account.invitations.filter(status=Invitation.Status.PENDING, expires_at__gt=Now())
+    seats = SeatCounts(taken=totals["running"] + held.count(), maximum=account.maximum_users)
     if state == STATE_PENDING:
         users = User.objects.none()
     else:
         users = seat_users(account=account, search=search, state=state)
-    user_page = Paginator(users, per_page).get_page(page)
+    paginator = Paginator(users, per_page)
+    if not search.strip() and not state:
+        paginator.count = totals["listed"]  # a cached_property: no second count
+    first = None
+    if (search.strip() or state) and str(page) == "1":
+        # A search usually finds less than a page: fetch one row more than a page;
+        # when that is all, the count and the page are known in one query.
+        first = list(users[: per_page + 1])
+        if len(first) <= per_page:
+            paginator.count = len(first)
+        else:
+            first = None
+    user_page = paginator.get_page(page)
+    if first is not None:
+        user_page.object_list = first
     page_users = list(user_page.object_list)
     rows = {user.pk: SeatRow(user=user) for user in page_users}
     if rows:
-        held = (
+        accesses = (
             UserSubscription.objects.filter(seat_account=account, user_id__in=list(rows))
             .select_related("product")
             .order_by("product__name", "-started_at", "-pk")
         )
-        for user_subscription in held:
+        for user_subscription in accesses:
             rows[user_subscription.user_id].user_subscriptions.append(user_subscription)
     invitations: list[Invitation] = []
     inv_page = None
@@ -148,7 +184,11 @@ def seat_list(
         inv_page = inv_page.get_page(invitations_page)
         invitations = list(inv_page.object_list)
     return SeatList(
-        rows=list(rows.values()), page=user_page, invitations=invitations, invitations_page=inv_page
+        rows=list(rows.values()),
+        page=user_page,
+        invitations=invitations,
+        invitations_page=inv_page,
+        seats=seats,
     )
 
 

@@ -77,7 +77,7 @@ def seat_list(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
             "subscription": account.subscription,
             "filters": filters,
             "listing": listing,
-            "seats": _seat_counts(account),
+            "seats": listing.seats,
             "query": _query_without_page(request),
         },
     )
