@@ -33,7 +33,7 @@ from notifications.services import Mail, emit
 from seats.codes import code_hash, new_code
 from seats.exceptions import InvitationInvalid, InvitationRowsInvalid, SeatError, SeatsFull
 from seats.models import Invitation, SeatAccount, UserSubscription
-from subscriptions.models import normalize_email
+from subscriptions.models import Subscription, normalize_email
 
 from .seats import (
     RUNNING,
@@ -70,6 +70,7 @@ class _Known:
     size is checked without a query per row."""
 
     def __init__(self, account: SeatAccount, now: datetime) -> None:
+        self.ended = account.subscription.status == Subscription.Status.ENDED
         main_user = account.subscription.customer.main_user
         self.main_email = normalize_email(main_user.email) if main_user else None
         self.users = {
@@ -86,6 +87,8 @@ class _Known:
         }
 
     def error(self, email: str) -> str | None:
+        if self.ended:
+            return _("This subscription has ended.")
         if email == self.main_email:
             return _("This is the main user, who always has access.")
         if email in self.users:
@@ -408,6 +411,9 @@ def invitation_redeem(*, code: str, user, now: datetime | None = None) -> list[U
     now = now or timezone.now()
     found = invitation_for_code(code=code)
     account, invitation = _lock_invitation(found)
+    if invitation.code_hash != found.code_hash:
+        # Re-sent between the lookup and the lock: this code no longer works.
+        raise InvitationInvalid("unknown")
     _refuse_unless_pending(invitation, now)
     invitation.status = Invitation.Status.REDEEMED
     invitation.redeemed_by = user

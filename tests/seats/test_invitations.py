@@ -375,3 +375,13 @@ def test_expire_due_marks_only_lapsed_pending_invitations(account):
     lapsed.refresh_from_db()
     fresh.refresh_from_db()
     assert (lapsed.status, fresh.status) == ("expired", "pending")
+
+
+def test_create_refuses_when_the_subscription_has_ended():
+    account = SeatAccountFactory(subscription__ended=True)
+    before = _snapshot()
+
+    with pytest.raises(SeatError, match="has ended"):
+        invitation_create(account=account, email="rita@example.com", now=NOW)
+
+    assert _snapshot() == before
