@@ -17,6 +17,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Now
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
 from seats.services.seats import RUNNING  # users with running access hold a seat
@@ -94,6 +95,24 @@ class SeatList:
     invitations: list[Invitation]
     invitations_page: Page | None
     seats: SeatCounts
+
+
+VIA_LABELS = {
+    "invitation": _("by invitation"),
+    "staff": _("added by staff"),
+    "domain": _("by e-mail domain"),
+    "ip_range": _("by IP range"),
+    "reactivated": _("reactivated"),
+    "cancelled": _("cancelled at period end"),
+    "cancelled_now": _("ended at once"),
+    "blocked": _("user blocked"),
+    "subscription_ended": _("subscription ended"),
+}
+
+
+def via_label(via: str) -> str:
+    """How a log entry came about, in words (LogEntry.via holds a code)."""
+    return str(VIA_LABELS.get(via, via))
 
 
 def _search_users(search: str) -> Q:
@@ -177,6 +196,10 @@ def seat_list(
         )
         for user_subscription in accesses:
             rows[user_subscription.user_id].user_subscriptions.append(user_subscription)
+        for row in rows.values():
+            running = {us.product_id for us in row.user_subscriptions if us.state in RUNNING}
+            for us in row.user_subscriptions:
+                us.can_reactivate = us.state == "ended" and us.product_id not in running
     invitations: list[Invitation] = []
     inv_page = None
     if state in ("", STATE_PENDING):

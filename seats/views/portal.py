@@ -127,7 +127,7 @@ def cancel(
         messages.error(request, _("Choose when the access should end."))
     else:
         try:
-            seat_services.user_subscription_cancel(
+            user_subscription = seat_services.user_subscription_cancel(
                 user_subscription=user_subscription,
                 mode=form.cleaned_data["mode"],
                 actor=request.user,
@@ -222,6 +222,8 @@ def log(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
     filters = _log_filters(request, account)
     entries = selectors.log_entries(account=account, **filters.filters())
     page = Paginator(entries, selectors.LOG_PER_PAGE).get_page(request.GET.get("page", 1))
+    for entry in page.object_list:
+        entry.via_label = selectors.via_label(entry.via)
     return render(
         request,
         "seats/portal/log.html",
@@ -268,7 +270,7 @@ def write_log_csv(out, entries) -> None:
                 csv_cell(entry.product.name),
                 csv_cell(actions.get(entry.action, entry.action)),
                 csv_cell(entry.actor.email if entry.actor_id else ""),
-                csv_cell(entry.via),
+                csv_cell(selectors.via_label(entry.via)),
             ]
         )
 

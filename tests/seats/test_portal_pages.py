@@ -198,9 +198,13 @@ def test_cancel_at_period_end_then_undo_then_end_now_then_reactivate(owner_clien
     access.refresh_from_db()
     assert (access.state, access.ends_at) == ("active", None)
 
-    owner_client.post(reverse("seats:cancel", args=[a, access.public_id]), {"mode": "now"})
+    response = owner_client.post(
+        reverse("seats:cancel", args=[a, access.public_id]), {"mode": "now"}, follow=True
+    )
     access.refresh_from_db()
     assert access.state == "ended"
+    assert "rita@example.com to" in response.content.decode()
+    assert "has ended." in response.content.decode()
     ended = LogEntry.objects.get(user_subscription=access, action="ended")
     assert (ended.actor, ended.at) == (owner, NOW)
 
@@ -260,6 +264,7 @@ def test_the_log_csv_has_every_entry_and_neutralises_formulas(owner_client, acco
     assert len(rows) == 3
     assert {row[2] for row in rows[1:]} == {"'=HYPERLINK(1)"}
     assert rows[1][0] == "2027-01-15T11:00:00+00:00"
+    assert rows[1][6] == "by invitation"
 
 
 @pytest.mark.parametrize(
