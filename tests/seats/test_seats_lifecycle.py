@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 
 from notifications.events import EventType, MailType
@@ -249,3 +250,20 @@ def test_adding_the_main_user_is_refused_and_sends_nothing(account, staff):
         )
 
     assert _snapshot() == before
+
+
+def test_the_due_jobs_are_declared_every_five_minutes_and_run_through_the_tasks(account):
+    from notifications.scheduling import PeriodicTask, declared_tasks
+    from seats import tasks
+
+    declared = declared_tasks()
+    assert PeriodicTask("seats.end_due", "seats.tasks.end_due", 5) in declared
+    assert PeriodicTask("seats.expire_invitations", "seats.tasks.expire_invitations", 5) in declared
+    first, _second = _start(account)
+    user_subscription_cancel(user_subscription=first, mode="period_end", now=NOW)
+    UserSubscription.objects.filter(pk=first.pk).update(ends_at=NOW)
+
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert tasks.end_due() == 1
+        assert tasks.end_due() == 0
+        assert tasks.expire_invitations() == 0
