@@ -206,3 +206,20 @@ def test_the_customer_page_lists_its_multi_user_accounts(staff_client, account):
     html = response.content.decode()
     assert reverse("admin:seats_seataccount_change", args=[account.pk]) in html
     assert SeatAccount.objects.count() == 1
+
+
+def test_the_add_user_field_searches_users_through_the_admin_autocomplete(staff_client):
+    UserFactory(email="rita@example.com")
+
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "seats",
+            "model_name": "usersubscription",
+            "field_name": "user",
+            "term": "rita",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["rita@example.com"]
