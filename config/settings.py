@@ -201,6 +201,14 @@ KONTOR_PAYMENT_GATEWAY = env.str(
     "KONTOR_PAYMENT_GATEWAY", default="subscriptions.gateways.sandbox.SandboxGateway"
 )
 
+# Seats' activation by IP range: the request.META key holding the client address when a
+# reverse proxy of ours sits in front (e.g. "HTTP_X_FORWARDED_FOR"; its right-most
+# address, the one our proxy appended, is used). Empty: REMOTE_ADDR. See README.
+# seats.middleware.IPRangeActivationMiddleware (after AuthenticationMiddleware) is not in
+# MIDDLEWARE yet: on a session's first request it adds 2-3 queries, which the portal's
+# exact query-count tests would have to allow for first.
+KONTOR_TRUSTED_PROXY_HEADER = env.str("KONTOR_TRUSTED_PROXY_HEADER", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
