@@ -11,6 +11,6 @@ urlpatterns = [
     path("<str:code>/", join.redeem, name="redeem"),
     # Self-activation by e-mail domain on a subscription's landing page, and the link
     # that confirms the address.
-    path("domain/<uuid:account_id>/", activation.not_built_yet, name="domain_register"),
-    path("domain/confirm/<str:token>/", activation.not_built_yet, name="domain_confirm"),
+    path("domain/<uuid:account_id>/", activation.domain_register, name="domain_register"),
+    path("domain/confirm/<str:token>/", activation.domain_confirm, name="domain_confirm"),
 ]

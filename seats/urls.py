@@ -34,9 +34,9 @@ urlpatterns = [
         name="resend",
     ),
     # views/activation.py: domains, IP ranges and settings.
-    path("<uuid:account_id>/domains/", activation.not_built_yet, name="domains"),
-    path("<uuid:account_id>/ip-ranges/", activation.not_built_yet, name="ip_ranges"),
-    path("<uuid:account_id>/settings/", activation.not_built_yet, name="settings"),
+    path("<uuid:account_id>/domains/", activation.domains, name="domains"),
+    path("<uuid:account_id>/ip-ranges/", activation.ip_ranges, name="ip_ranges"),
+    path("<uuid:account_id>/settings/", activation.settings_page, name="settings"),
     # The invited user's own access (views/portal.py).
     path("my-access/", portal.my_access, name="my_access"),
 ]

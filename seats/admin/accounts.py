@@ -139,7 +139,10 @@ class SeatAccountAdmin(ReadOnlyAdmin):
         "public_id",
         "created_at",
     )
-    readonly_fields = fields
+    # `fields` pairs some fields on one line; readonly_fields takes them one by one.
+    readonly_fields = tuple(
+        name for entry in fields for name in (entry if isinstance(entry, tuple) else (entry,))
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SeatAccount]:
         return super().get_queryset(request).annotate(**seats_used_subqueries())

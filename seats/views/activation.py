@@ -211,21 +211,3 @@ def admin_csv_upload(request: HttpRequest, account_id: int) -> HttpResponse:
         except SeatError as error:
             form.add_error(None, error.message)
     return render(request, "seats/activation/admin_csv_upload.html", context)
-
-
-# The URLs in seats/urls.py and seats/join_urls.py still name this placeholder; it
-# serves each page by its URL name until they name the views above directly.
-_BY_URL_NAME = {
-    "domains": domains,
-    "ip_ranges": ip_ranges,
-    "settings": settings_page,
-    "domain_register": domain_register,
-    "domain_confirm": domain_confirm,
-}
-
-
-def not_built_yet(request, *args, **kwargs):
-    view = _BY_URL_NAME.get(getattr(request.resolver_match, "url_name", None))
-    if view is None:
-        raise Http404
-    return view(request, *args, **kwargs)
