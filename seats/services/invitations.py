@@ -13,15 +13,16 @@ only in the e-mail; the database keeps its SHA-256 (see seats.codes).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -197,9 +198,21 @@ def _new_invitation(account, *, email, first_name, last_name, language, actor, n
     return invitation, code
 
 
-def _expire_stale(account: SeatAccount, emails: Iterable[str], now: datetime) -> None:
+def _expire_stale(
+    account: SeatAccount, emails: Iterable[str], now: datetime, raw: bool = False
+) -> None:
     """Pending invitations past their expiry hold no seat but still block a new one for
-    the same address (one pending per address): mark them expired first."""
+    the same address (one pending per address): mark them expired first. `raw` (on
+    PostgreSQL) passes a batch's addresses as one array parameter."""
+    if raw:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE seats_invitation SET status = %s WHERE seat_account_id = %s"
+                " AND status = %s AND expires_at <= %s AND email = ANY(%s)",
+                [Invitation.Status.EXPIRED.value, account.pk, Invitation.Status.PENDING.value,
+                 now, list(emails)],
+            )  # fmt: skip
+        return
     Invitation.objects.filter(
         seat_account=account,
         status=Invitation.Status.PENDING,
@@ -273,38 +286,143 @@ def invitations_create_many(
         raise SeatsFull()
     if not rows:
         return []
-    made = [
-        _new_invitation(
-            account,
-            email=normalize_email(row["email"]),
-            first_name=row.get("first_name", ""),
-            last_name=row.get("last_name", ""),
-            language=row.get("language") or "en",
-            actor=actor,
-            now=now,
-        )
-        for row in rows
-    ]
-    _expire_stale(account, [invitation.email for invitation, _code in made], now)
-    invitations = Invitation.objects.bulk_create([i for i, _c in made], batch_size=BULK_BATCH)
-    # Every row expires at the same moment: format that once per language.
-    expiry = {lang: _expiry_text(made[0][0].expires_at, lang) for lang in dict(settings.LANGUAGES)}
-    events = Event.objects.bulk_create(
-        [
-            Event(
-                type=EventType.INVITATION_CREATED,
-                subject_type=Invitation._meta.label_lower,
-                subject_id=str(invitation.public_id),
-                payload=_payload(account, invitation),
-                mails=[asdict(_mail(account, invitation, code, expiry[invitation.language]))],
-                occurred_at=now,
+    expires_at = now + timedelta(days=account.invitation_validity_days)
+    made = []  # (code, the invitation's column values)
+    for row in rows:
+        code = new_code()
+        made.append(
+            (
+                code,
+                {
+                    "public_id": uuid.uuid4(),
+                    "seat_account_id": account.pk,
+                    "email": normalize_email(row["email"]),
+                    "first_name": (row.get("first_name", "") or "").strip(),
+                    "last_name": (row.get("last_name", "") or "").strip(),
+                    "language": _language(row.get("language") or "en"),
+                    "code_hash": code_hash(code),
+                    "status": Invitation.Status.PENDING.value,
+                    "expires_at": expires_at,
+                    "invited_by_id": actor.pk if actor is not None else None,
+                    "sent_at": now,
+                },
             )
-            for invitation, code in made
-        ],
-        batch_size=BULK_BATCH,
+        )
+    postgresql = connection.vendor == "postgresql"
+    _expire_stale(account, [values["email"] for _code, values in made], now, raw=postgresql)
+    # Every row expires at the same moment: format that once per language.
+    expiry = {lang: _expiry_text(expires_at, lang) for lang in dict(settings.LANGUAGES)}
+    events = _bulk_events(account, made, expiry, now)
+    if postgresql:
+        return _copy_rows(made, events)
+    invitations = Invitation.objects.bulk_create(
+        [Invitation(**values) for _code, values in made], batch_size=BULK_BATCH
     )
-    event_ids = [event.pk for event in events]
+    created = Event.objects.bulk_create([Event(**e) for e in events], batch_size=BULK_BATCH)
+    event_ids = [event.pk for event in created]
     transaction.on_commit(lambda: _queue_dispatch(event_ids))
+    return invitations
+
+
+def _bulk_events(account, made, expiry, now) -> list[dict]:
+    """The INVITATION_CREATED events of a batch as Event field values, their mails built
+    as the dicts `dataclasses.asdict(Mail(...))` gives (the first one goes through `Mail`
+    so a wrong template or context still fails here)."""
+    customer_name = account.subscription.customer.name
+    offer_name = str(account.subscription.offer.name)
+    subscription_id = str(account.subscription.public_id)
+    subject_type = Invitation._meta.label_lower
+    event_type = EventType.INVITATION_CREATED.value
+    template = MailType.USER_INVITED.value
+    events = []
+    for index, (code, values) in enumerate(made):
+        public_id = str(values["public_id"])
+        email = values["email"]
+        mail = {
+            "template": template,
+            "to": email,
+            "language": values["language"],
+            "context": {
+                "recipient_first_name": values["first_name"],
+                "recipient_email": email,
+                "inviter_name": customer_name,
+                "offer_name": offer_name,
+                "invitation_url": invitation_link(account, code),
+                "invitation_code": code,
+                "expires_at": expiry[values["language"]],
+            },
+        }
+        if index == 0:
+            Mail(**mail)  # validates template, address and context once per batch
+        events.append(
+            {
+                "event_id": uuid.uuid4(),
+                "type": event_type,
+                "subject_type": subject_type,
+                "subject_id": public_id,
+                "payload": {
+                    "invitation": public_id,
+                    "email": email,
+                    "subscription": subscription_id,
+                    "expires_at": values["expires_at"].isoformat(),
+                },
+                "mails": [mail],
+                "occurred_at": now,
+            }
+        )
+    return events
+
+
+_INVITATION_COLUMNS = (
+    "public_id", "seat_account_id", "email", "first_name", "last_name", "language",
+    "code_hash", "status", "expires_at", "invited_by_id", "sent_at",
+)  # fmt: skip
+_EVENT_COLUMNS = ("event_id", "type", "subject_type", "subject_id", "occurred_at")
+
+
+def _copy_rows(made, events: list[dict]) -> list[Invitation]:
+    """PostgreSQL: write the invitations and their events with COPY (in the caller's
+    transaction), queue the events' dispatch after commit, and return the invitations."""
+    created = timezone.now()
+    encode = DjangoJSONEncoder().encode
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        sql = (
+            "COPY seats_invitation (public_id, seat_account_id, email, first_name, last_name,"
+            " language, code_hash, status, expires_at, invited_by_id, sent_at, created_at)"
+            " FROM STDIN"
+        )
+        with cursor.copy(sql) as copy:
+            for _code, values in made:
+                copy.write_row([values[column] for column in _INVITATION_COLUMNS] + [created])
+        sql = (
+            "COPY notifications_event (event_id, type, subject_type, subject_id, occurred_at,"
+            " payload, mails, created_at) FROM STDIN"
+        )
+        with cursor.copy(sql) as copy:
+            for event in events:
+                copy.write_row(
+                    [event[column] for column in _EVENT_COLUMNS]
+                    + [encode(event["payload"]), encode(event["mails"]), created]
+                )
+        cursor.execute(
+            "SELECT public_id, id FROM seats_invitation WHERE public_id = ANY(%s)",
+            [[values["public_id"] for _code, values in made]],
+        )
+        invitation_ids = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT id FROM notifications_event WHERE event_id = ANY(%s) ORDER BY id",
+            [[event["event_id"] for event in events]],
+        )
+        event_ids = [row[0] for row in cursor.fetchall()]
+    transaction.on_commit(lambda: _queue_dispatch(event_ids))
+    names = [field.attname for field in Invitation._meta.concrete_fields]
+    invitations = []
+    for _code, values in made:
+        row = dict.fromkeys(names) | values
+        row["id"] = invitation_ids[values["public_id"]]
+        row["created_at"] = created
+        invitations.append(Invitation.from_db(connection.alias, names, [row[n] for n in names]))
     return invitations
 
 
