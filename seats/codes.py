@@ -32,9 +32,12 @@ def new_code() -> str:
     return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
 
 
+_SEPARATORS = str.maketrans("", "", "- \t\r\n")
+
+
 def normalize_code(code: str) -> str:
     """What a person may type: any case, with or without dashes and spaces."""
-    return "".join(ch for ch in code.upper() if ch not in "- \t\r\n")
+    return code.upper().translate(_SEPARATORS)
 
 
 def code_hash(code: str) -> str:

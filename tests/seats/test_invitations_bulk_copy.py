@@ -101,3 +101,8 @@ def test_copy_and_bulk_create_write_the_same_rows(monkeypatch):
     assert len(events) == 3
     assert events[0]["mails"][0]["context"]["invitation_code"].startswith("CODE-")
     assert events[0]["mails"][0]["to"] == "anna@example.org"
+    for event in events:
+        context = event["mails"][0]["context"]
+        assert context["invitation_url"] == service.invitation_link(
+            account, context["invitation_code"]
+        )
