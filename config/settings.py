@@ -190,6 +190,9 @@ else:
 
 # Kontor's own settings.
 KONTOR_MERCHANT_NAME = env.str("KONTOR_MERCHANT_NAME", default="Kontor")
+# The site's public origin (scheme://host[:port], no path): absolute links in e-mails
+# (invitations, "user added") are built on it.
+KONTOR_PUBLIC_URL = env.str("KONTOR_PUBLIC_URL", default="http://127.0.0.1:8000")
 # Callback endpoints must be https and resolve to public addresses; hosts listed here
 # are exempt (local receivers in development and tests), e.g. "127.0.0.1,localhost".
 KONTOR_CALLBACK_ALLOWED_HOSTS = env.list("KONTOR_CALLBACK_ALLOWED_HOSTS", default=[])
@@ -204,9 +207,9 @@ KONTOR_PAYMENT_GATEWAY = env.str(
 # Seats' activation by IP range: the request.META key holding the client address when a
 # reverse proxy of ours sits in front (e.g. "HTTP_X_FORWARDED_FOR"; its right-most
 # address, the one our proxy appended, is used). Empty: REMOTE_ADDR. See README.
-# seats.middleware.IPRangeActivationMiddleware (after AuthenticationMiddleware) is not in
-# MIDDLEWARE yet: on a session's first request it adds 2-3 queries, which the portal's
-# exact query-count tests would have to allow for first.
+# The check runs once per session, at login (seats.apps.SeatsConfig.ready connects
+# seats.middleware.activate_on_login to user_logged_in), so pages pay no queries for it;
+# seats.middleware.IPRangeActivationMiddleware is therefore not in MIDDLEWARE.
 KONTOR_TRUSTED_PROXY_HEADER = env.str("KONTOR_TRUSTED_PROXY_HEADER", default="")
 
 LOGGING = {

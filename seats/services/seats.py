@@ -55,8 +55,7 @@ class Via:
 def absolute_url(viewname: str, *args, **kwargs) -> str:
     """A link for e-mails: setting KONTOR_PUBLIC_URL (the site's public origin) + the
     path of `viewname`."""
-    base = getattr(settings, "KONTOR_PUBLIC_URL", "") or "http://127.0.0.1:8000"
-    return base.rstrip("/") + reverse(viewname, args=args, kwargs=kwargs)
+    return settings.KONTOR_PUBLIC_URL.rstrip("/") + reverse(viewname, args=args, kwargs=kwargs)
 
 
 # --- reads -------------------------------------------------------------------------
