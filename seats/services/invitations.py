@@ -390,6 +390,15 @@ _INVITATION_COLUMNS = (
 _EVENT_COLUMNS = ("event_id", "type", "subject_type", "subject_id", "occurred_at")
 
 
+def _next_ids(cursor, table: str, count: int) -> list[int]:
+    """`count` fresh ids from the sequence behind `table`.id."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        [table, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def _copy_rows(made, events: list[dict]) -> list[Invitation]:
     """PostgreSQL: write the invitations and their events with COPY (in the caller's
     transaction), queue the events' dispatch after commit, and return the invitations."""
@@ -397,40 +406,36 @@ def _copy_rows(made, events: list[dict]) -> list[Invitation]:
     encode = DjangoJSONEncoder().encode
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
+        # Ids drawn from the tables' own sequences, so nothing is read back afterwards.
+        invitation_ids = _next_ids(cursor, "seats_invitation", len(made))
+        event_ids = _next_ids(cursor, "notifications_event", len(events))
         sql = (
-            "COPY seats_invitation (public_id, seat_account_id, email, first_name, last_name,"
+            "COPY seats_invitation (id, public_id, seat_account_id, email, first_name, last_name,"
             " language, code_hash, status, expires_at, invited_by_id, sent_at, created_at)"
             " FROM STDIN"
         )
         with cursor.copy(sql) as copy:
-            for _code, values in made:
-                copy.write_row([values[column] for column in _INVITATION_COLUMNS] + [created])
+            for pk, (_code, values) in zip(invitation_ids, made, strict=True):
+                copy.write_row(
+                    [pk] + [values[column] for column in _INVITATION_COLUMNS] + [created]
+                )
         sql = (
-            "COPY notifications_event (event_id, type, subject_type, subject_id, occurred_at,"
+            "COPY notifications_event (id, event_id, type, subject_type, subject_id, occurred_at,"
             " payload, mails, created_at) FROM STDIN"
         )
         with cursor.copy(sql) as copy:
-            for event in events:
+            for pk, event in zip(event_ids, events, strict=True):
                 copy.write_row(
-                    [event[column] for column in _EVENT_COLUMNS]
+                    [pk]
+                    + [event[column] for column in _EVENT_COLUMNS]
                     + [encode(event["payload"]), encode(event["mails"]), created]
                 )
-        cursor.execute(
-            "SELECT public_id, id FROM seats_invitation WHERE public_id = ANY(%s)",
-            [[values["public_id"] for _code, values in made]],
-        )
-        invitation_ids = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT id FROM notifications_event WHERE event_id = ANY(%s) ORDER BY id",
-            [[event["event_id"] for event in events]],
-        )
-        event_ids = [row[0] for row in cursor.fetchall()]
     transaction.on_commit(lambda: _queue_dispatch(event_ids))
     names = [field.attname for field in Invitation._meta.concrete_fields]
     invitations = []
-    for _code, values in made:
+    for pk, (_code, values) in zip(invitation_ids, made, strict=True):
         row = dict.fromkeys(names) | values
-        row["id"] = invitation_ids[values["public_id"]]
+        row["id"] = pk
         row["created_at"] = created
         invitations.append(Invitation.from_db(connection.alias, names, [row[n] for n in names]))
     return invitations
