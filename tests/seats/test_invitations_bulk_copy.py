@@ -70,7 +70,13 @@ def _write(account, actor, monkeypatch, vendor):
     try:
         with transaction.atomic():
             made = service.invitations_create_many(account=account, rows=ROWS, actor=actor, now=NOW)
-            assert all(invitation.pk for invitation in made)
+            returned = sorted(
+                ({"pk": i.pk, **{c: getattr(i, c) for c in COLUMNS}} for i in made),
+                key=lambda row: row["email"],
+            )
+            stored = Invitation.objects.filter(seat_account=account).order_by("email")
+            assert returned == list(stored.values("pk", *COLUMNS))
+            assert made[0].seat_account == account
             snapshot = _snapshot(account)
             raise _Rollback
     except _Rollback:
