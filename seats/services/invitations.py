@@ -12,6 +12,7 @@ only in the e-mail; the database keeps its SHA-256 (see seats.codes).
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -60,11 +61,18 @@ def _language(language: str | None) -> str:
 
 
 def _email_error(email: str) -> str | None:
+    return None if _email_valid(email) else _("This is not a valid e-mail address.")
+
+
+@functools.lru_cache(maxsize=65536)
+def _email_valid(email: str) -> bool:
+    """Cached: an importer checks each address before the import and again under the
+    lock, and the answer depends on the address alone (the message, on the language)."""
     try:
         validate_email(email)
     except ValidationError:
-        return _("This is not a valid e-mail address.")
-    return None
+        return False
+    return True
 
 
 class _Known:
@@ -447,8 +455,9 @@ def _copy_rows(made, events: list[dict]) -> list[Invitation]:
 
 
 def _queue_dispatch(event_ids: list[int]) -> None:
-    for start in range(0, len(event_ids), 500):
-        async_task("seats.tasks.dispatch_events", event_ids[start : start + 500])
+    """One task per batch: each enqueue costs the broker a round trip (the ORM broker
+    even a connection), and a batch is at most CHUNK_ROWS of the importer."""
+    async_task("seats.tasks.dispatch_events", event_ids)
 
 
 # --- revoking, re-sending, redeeming, expiring ---------------------------------------

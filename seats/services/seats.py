@@ -29,7 +29,7 @@ from notifications.events import EventType, MailType
 from notifications.services import Mail, emit
 from seats.exceptions import SeatError, SeatsFull
 from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
-from subscriptions.models import Subscription, SubscriptionItem
+from subscriptions.models import Subscription, SubscriptionItem, normalize_email
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +139,15 @@ def _claim_seat(account_id: int, *, seats: int = 1, now: datetime | None = None)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("_claim_seat must run inside the caller's transaction.")
     account = _lock_account(account_id)
+    _require_free(account, seats=seats, now=now)
+    return account
+
+
+def _require_free(account: SeatAccount, *, seats: int = 1, now: datetime | None = None) -> None:
+    """Raise SeatsFull unless `seats` seats are free; the account must be locked."""
     free = seats_free(account=account, now=now)
     if free is not None and free < seats:
         raise SeatsFull()
-    return account
 
 
 # --- starting ----------------------------------------------------------------------
@@ -193,7 +198,11 @@ def user_subscription_start(
 
 
 def _start_checked(account_id, user, *, via, actor, now, invitation=None, mail_for=None):
-    account = _claim_seat(account_id, now=now)
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("_start_checked must run inside the caller's transaction.")
+    account = _lock_account(account_id)
+    _fulfil_own_invitations(account, user, now)
+    _require_free(account, now=now)
     if _is_main_user(account, user):
         raise SeatError(_("The main user always has access and needs no seat."))
     if _has_running_access(account, user):
@@ -209,6 +218,19 @@ def _start_checked(account_id, user, *, via, actor, now, invitation=None, mail_f
     return _start(
         account, user, products, via=via, actor=actor, now=now, invitation=invitation, mails=mails
     )
+
+
+def _fulfil_own_invitations(account: SeatAccount, user, now) -> None:
+    """Whoever gets access no longer needs the invitations still pending for their
+    address on this account (invited twice, or invited and then activated by domain):
+    they are marked redeemed by that user, before the seat check, so a person's own
+    invitation neither keeps a second seat nor makes the account full for them. Rolled
+    back with the start if it is refused."""
+    Invitation.objects.filter(
+        seat_account=account,
+        status=Invitation.Status.PENDING,
+        email=normalize_email(user.email),
+    ).update(status=Invitation.Status.REDEEMED, redeemed_by=user, redeemed_at=now)
 
 
 def _start(

@@ -222,6 +222,47 @@ def test_redeem_by_a_user_with_another_address_is_allowed(account):
     assert invitation.redeemed_by == other
 
 
+def test_redeem_closes_the_invitation_pending_for_the_redeemers_own_address():
+    # Invited at work and at home; redeemed the work code while signed in at home: the
+    # home invitation must not keep a second seat.
+    account = SeatAccountFactory(maximum_users=3)
+    _work, code = invitation_create(account=account, email="rita@work.example", now=NOW)
+    home, _home_code = invitation_create(account=account, email="rita@home.example", now=NOW)
+    rita = UserFactory(email="Rita@Home.example")
+
+    invitation_redeem(code=code, user=rita, now=NOW)
+
+    home.refresh_from_db()
+    assert (home.status, home.redeemed_by) == (Invitation.Status.REDEEMED, rita)
+    assert seats_taken(account=account, now=NOW) == 1
+
+
+def test_a_users_own_pending_invitation_does_not_make_the_account_full_for_them():
+    account = SeatAccountFactory(maximum_users=1)
+    invitation, _code = invitation_create(account=account, email="rita@example.com", now=NOW)
+    rita = UserFactory(email="rita@example.com")
+
+    started = user_subscription_start(account=account, user=rita, via="domain", now=NOW)
+
+    invitation.refresh_from_db()
+    assert len(started) == 2
+    assert invitation.status == Invitation.Status.REDEEMED
+    assert seats_taken(account=account, now=NOW) == 1
+
+
+def test_a_refused_start_leaves_the_users_pending_invitation_alone(account):
+    invitation, _code = invitation_create(account=account, email="rita@example.com", now=NOW)
+    rita = UserFactory(email="rita@example.com", is_active=False)
+    before = _snapshot()
+
+    with pytest.raises(SeatError):
+        user_subscription_start(account=account, user=rita, via="domain", now=NOW)
+
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.PENDING
+    assert _snapshot() == before
+
+
 def test_redeem_refuses_an_unknown_code(account):
     before = _snapshot()
 
