@@ -32,6 +32,15 @@ SESSION_KEY = "seats_ip_checked"
 SHARED_ACCESS_KEY = "seats_shared_access"
 
 
+def remember_shared_access(request, user, has_access: bool = True) -> None:
+    """Refresh the session's "Shared with me" flag when this request changed or read the
+    signed-in user's access (an invitation redeemed, a domain confirmed, the access page
+    seen), so the nav link does not wait for the next login."""
+    session = getattr(request, "session", None)
+    if session is not None and request.user.is_authenticated and request.user.pk == user.pk:
+        session[SHARED_ACCESS_KEY] = has_access
+
+
 def client_address(request) -> str | None:
     """The client's IP address per KONTOR_TRUSTED_PROXY_HEADER, or None if unusable."""
     header = getattr(settings, "KONTOR_TRUSTED_PROXY_HEADER", "")

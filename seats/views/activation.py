@@ -22,6 +22,7 @@ from seats.forms_activation import (
     IPRangeForm,
     SettingsForm,
 )
+from seats.middleware import remember_shared_access
 from seats.models import SeatAccount
 from seats.services import activation
 from seats.services.csv_import import CsvNotClean, csv_invitations_import_start
@@ -180,6 +181,7 @@ def domain_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except SeatError as error:
         context, status = {"reason": "refused", "message": error.message}, 400
     else:
+        remember_shared_access(request, user)
         context = {"account": account, "confirmed_user": user}
         return render(request, "seats/activation/confirmed.html", context)
     return render(request, "seats/activation/refused.html", context, status=status)

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
 from seats.exceptions import InvitationInvalid, SeatError, SeatsFull
+from seats.middleware import remember_shared_access
 from seats.models import Invitation
 from seats.services.invitations import (
     invitation_for_code,
@@ -62,6 +63,7 @@ def _accept(request: HttpRequest, invitation: Invitation, code: str, user) -> Ht
         full = isinstance(refusal, SeatsFull)
         context = {"message": refusal.message, "full": full}
         return _page(request, "seats/join/refused.html", invitation, status=409, **context)
+    remember_shared_access(request, user)
     return redirect("join:redeem", code=code)
 
 

@@ -28,9 +28,11 @@ from django.views.decorators.http import require_POST
 from seats import selectors
 from seats.exceptions import SeatError
 from seats.forms_portal import CancelForm, InviteForm, LogFilterForm, SeatFilterForm, UploadForm
+from seats.middleware import remember_shared_access
 from seats.models import LogEntry, SeatAccount, UserSubscription
 from seats.services import seats as seat_services
 from seats.services.invitations import invitation_create, invitation_resend, invitation_revoke
+from seats.services.seats import RUNNING
 from subscriptions.selectors.customers import customer_for_user
 
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -367,6 +369,7 @@ def my_access(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Your access has ended."))
         return redirect("seats:my_access")
     accesses = selectors.user_subscriptions_for_user(user=request.user)
+    remember_shared_access(request, request.user, any(a.state in RUNNING for a in accesses))
     return render(request, "seats/portal/my_access.html", {"accesses": accesses})
 
 

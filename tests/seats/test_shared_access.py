@@ -4,7 +4,8 @@ from a session flag set at login, so portal pages gain no query."""
 import pytest
 from django.urls import reverse
 
-from seats.services.seats import user_subscription_start
+from seats.services.invitations import invitation_create
+from seats.services.seats import user_subscription_cancel, user_subscription_start
 from tests.seats.factories import NOW, SeatAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,29 @@ def test_a_main_user_without_shared_access_sees_no_shared_link(client):
     html = client.get(reverse("subscriptions:subscription_list")).content.decode()
 
     assert "Shared with me" not in html
+
+
+def test_redeeming_an_invitation_shows_the_link_without_a_new_login(client):
+    account = SeatAccountFactory()
+    _invitation, code = invitation_create(account=account, email="ivy@example.com")
+    invitee = UserFactory(email="ivy@example.com")
+    _login(client, invitee)
+    assert not _nav_link(client.get(reverse("subscriptions:home")).content.decode())
+
+    response = client.post(reverse("join:redeem", args=[code]))
+
+    assert response.status_code == 302
+    assert _nav_link(client.get(reverse("subscriptions:home")).content.decode())
+
+
+def test_the_access_page_clears_the_link_when_access_has_ended(client):
+    account = SeatAccountFactory()
+    invitee = UserFactory()
+    started = user_subscription_start(account=account, user=invitee, via="invitation")
+    _login(client, invitee)
+    for user_subscription in started:
+        user_subscription_cancel(user_subscription=user_subscription, mode="now", actor=None)
+
+    client.get(reverse("seats:my_access"))
+
+    assert not _nav_link(client.get(reverse("subscriptions:home")).content.decode())
