@@ -32,11 +32,23 @@ class Subscription(models.Model):
         related_name="subscriptions",
         verbose_name=_("customer"),
     )
+    # Exactly one of `offer` (bought: single-user or multi-user) and `corporate_offer`
+    # (a corporate deal, created by staff and post-billed from the contracts).
     offer = models.ForeignKey(
         "catalog.Offer",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="subscriptions",
         verbose_name=_("offer"),
+    )
+    corporate_offer = models.ForeignKey(
+        "catalog.CorporateOffer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+        verbose_name=_("corporate offer"),
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
@@ -97,6 +109,15 @@ class Subscription(models.Model):
         ordering = ["-started_at", "-id"]
         constraints = [
             models.CheckConstraint(
+                condition=Q(offer__isnull=False, corporate_offer__isnull=True)
+                | Q(offer__isnull=True, corporate_offer__isnull=False),
+                name="subscription_offer_xor_corporate_offer",
+                violation_error_message=_(
+                    "A subscription is either to an offer or to a corporate offer, "
+                    "never both and never neither."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=~Q(status="cancelled")
                 | Q(ends_at__isnull=False, cancelled_at__isnull=False),
                 name="subscription_cancelled_has_end",
@@ -123,7 +144,18 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.offer.name} · {self.customer.name}"
+        return f"{self.title} · {self.customer.name}"
+
+    @property
+    def is_corporate(self) -> bool:
+        return self.corporate_offer_id is not None
+
+    @property
+    def title(self) -> str:
+        """The name shown for this subscription: its offer's or corporate offer's."""
+        if self.corporate_offer_id is not None:
+            return self.corporate_offer.name
+        return self.offer.name if self.offer_id is not None else ""
 
 
 class SubscriptionItem(models.Model):
