@@ -40,7 +40,9 @@ def seat_account_for_customer(*, customer: Customer, public_id: uuid.UUID) -> Se
     """The seat account with this public id; 404 unless its subscription is the
     customer's."""
     account = (
-        SeatAccount.objects.select_related("subscription__offer", "subscription__customer")
+        SeatAccount.objects.select_related(
+            "subscription__offer", "subscription__corporate_offer", "subscription__customer"
+        )
         .filter(public_id=public_id, subscription__customer=customer)
         .first()
     )
@@ -52,11 +54,13 @@ def seat_account_for_customer(*, customer: Customer, public_id: uuid.UUID) -> Se
 def multi_user_subscription_for_customer(
     *, customer: Customer, public_id: uuid.UUID
 ) -> Subscription:
-    """The customer's multi-user subscription with this public id (whose seat account may
-    not exist yet); 404 for anything else."""
+    """The customer's multi-user or corporate subscription with this public id (whose seat
+    account may not exist yet); 404 for anything else."""
     subscription = (
         Subscription.objects.filter(public_id=public_id, customer=customer)
-        .filter(Q(user_count__gt=0) | Q(seat_account__isnull=False))
+        .filter(
+            Q(user_count__gt=0) | Q(corporate_offer__isnull=False) | Q(seat_account__isnull=False)
+        )
         .first()
     )
     if subscription is None:
@@ -264,7 +268,10 @@ def user_subscriptions_for_user(*, user: User) -> QuerySet[UserSubscription]:
     return (
         UserSubscription.objects.filter(user=user)
         .select_related(
-            "product", "seat_account__subscription__offer", "seat_account__subscription__customer"
+            "product",
+            "seat_account__subscription__offer",
+            "seat_account__subscription__corporate_offer",
+            "seat_account__subscription__customer",
         )
         .order_by("state", "product__name", "-started_at")
     )

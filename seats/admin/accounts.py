@@ -30,7 +30,7 @@ from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
 from seats.services import seats as seat_services
 from seats.services.invitations import invitation_create, invitation_resend, invitation_revoke
 from seats.views.portal import write_log_csv
-from subscriptions.models import User
+from subscriptions.models import Subscription, User
 
 PREVIEW_ROWS = 25
 
@@ -121,8 +121,16 @@ class SeatAccountAdmin(ReadOnlyAdmin):
         "seats_free",
         "created_at",
     )
-    list_select_related = ("subscription__offer", "subscription__customer")
-    search_fields = ("subscription__customer__name", "subscription__offer__name")
+    list_select_related = (
+        "subscription__offer",
+        "subscription__corporate_offer",
+        "subscription__customer",
+    )
+    search_fields = (
+        "subscription__customer__name",
+        "subscription__offer__name",
+        "subscription__corporate_offer__name",
+    )
     search_help_text = gettext_lazy("Customer name or offer name.")
     date_hierarchy = "created_at"
     list_filter = ("users_may_cancel",)
@@ -152,7 +160,7 @@ class SeatAccountAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("subscription"), ordering="subscription__offer__name")
     def subscription_name(self, account: SeatAccount) -> str:
-        return str(account.subscription.offer.name)
+        return str(account.subscription.title)
 
     @admin.display(description=gettext_lazy("customer"), ordering="subscription__customer__name")
     def customer(self, account: SeatAccount) -> str:
@@ -267,14 +275,39 @@ class SeatAccountAdmin(ReadOnlyAdmin):
                 self.admin_site.admin_view(self.add_user_view),
                 name="seats_seataccount_add_user",
             ),
+            path(
+                "for-subscription/<int:subscription_pk>/",
+                self.admin_site.admin_view(self.for_subscription_view),
+                name="seats_seataccount_for_subscription",
+            ),
         ]
         return urls + super().get_urls()
+
+    def for_subscription_view(self, request: HttpRequest, subscription_pk: int) -> HttpResponse:
+        """The subscription admin links here ("Multi-user account"): the account page of
+        a multi-user or corporate subscription, its account made on first use (as the
+        portal's user page does); refused for a single-user subscription."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        subscription = get_object_or_404(Subscription, pk=subscription_pk)
+        account = SeatAccount.objects.filter(subscription=subscription).first()
+        if account is None:
+            if not self.may_change(request):
+                raise PermissionDenied
+            try:
+                account = seat_services.seat_account_for_subscription(subscription=subscription)
+            except SeatError as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                return redirect("admin:subscriptions_subscription_change", subscription.pk)
+        return redirect("admin:seats_seataccount_change", account.pk)
 
     def _account_for_change(self, request: HttpRequest, pk: int) -> SeatAccount:
         if not self.may_change(request):
             raise PermissionDenied
         return get_object_or_404(
-            SeatAccount.objects.select_related("subscription__offer", "subscription__customer"),
+            SeatAccount.objects.select_related(
+                "subscription__offer", "subscription__corporate_offer", "subscription__customer"
+            ),
             pk=pk,
         )
 
@@ -326,7 +359,12 @@ def _date(moment) -> str:
 @admin.register(UserSubscription)
 class UserSubscriptionAdmin(ReadOnlyAdmin):
     list_display = ("user", "product", "state", "account", "started_at", "ends_at", "ended_at")
-    list_select_related = ("user", "product", "seat_account__subscription__offer")
+    list_select_related = (
+        "user",
+        "product",
+        "seat_account__subscription__offer",
+        "seat_account__subscription__corporate_offer",
+    )
     list_filter = ("state",)
     search_fields = ("user__email", "user__first_name", "user__last_name")
     search_help_text = gettext_lazy("The user's e-mail or name.")
@@ -346,7 +384,7 @@ class UserSubscriptionAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("multi-user account"))
     def account(self, user_subscription: UserSubscription) -> str:
-        return str(user_subscription.seat_account.subscription.offer.name)
+        return str(user_subscription.seat_account.subscription.title)
 
     def _apply(self, request, queryset, service, done: str, **kwargs) -> None:
         if not self.may_change(request):
@@ -404,7 +442,11 @@ class UserSubscriptionAdmin(ReadOnlyAdmin):
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdmin):
     list_display = ("email", "status", "account", "expires_at", "invited_by", "created_at")
-    list_select_related = ("invited_by", "seat_account__subscription__offer")
+    list_select_related = (
+        "invited_by",
+        "seat_account__subscription__offer",
+        "seat_account__subscription__corporate_offer",
+    )
     list_filter = ("status", "language")
     search_fields = ("email", "first_name", "last_name")
     date_hierarchy = "created_at"
@@ -428,7 +470,7 @@ class InvitationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("multi-user account"))
     def account(self, invitation: Invitation) -> str:
-        return str(invitation.seat_account.subscription.offer.name)
+        return str(invitation.seat_account.subscription.title)
 
     def _apply(self, request, queryset, service, done: str) -> None:
         if not self.may_change(request):
@@ -456,7 +498,13 @@ class InvitationAdmin(ReadOnlyAdmin):
 @admin.register(LogEntry)
 class LogEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "product", "action", "actor", "via", "account")
-    list_select_related = ("user", "product", "actor", "seat_account__subscription__offer")
+    list_select_related = (
+        "user",
+        "product",
+        "actor",
+        "seat_account__subscription__offer",
+        "seat_account__subscription__corporate_offer",
+    )
     list_filter = ("action", "via")
     search_fields = ("user__email", "user__first_name", "user__last_name")
     search_help_text = gettext_lazy("The user's e-mail or name.")
@@ -477,7 +525,7 @@ class LogEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("multi-user account"))
     def account(self, entry: LogEntry) -> str:
-        return str(entry.seat_account.subscription.offer.name)
+        return str(entry.seat_account.subscription.title)
 
     def get_urls(self):
         export = path(

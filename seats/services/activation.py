@@ -309,7 +309,7 @@ def _queue_confirmation_mail(account: SeatAccount, user: User, link: str) -> Non
         context = {
             "user": user,
             "link": link,
-            "offer": account.subscription.offer.name,
+            "offer": account.subscription.title,
             "merchant": settings.KONTOR_MERCHANT_NAME,
         }
         subject = render_to_string("seats/activation/email/confirm-subject.txt", context)

@@ -146,8 +146,10 @@ def _check_rows(account, rows, now) -> list[tuple[int, str, str]]:
 
 
 def invitation_link(account: SeatAccount, code: str) -> str:
-    """The offer's invitation URL with ?code=…, or Kontor's own landing page."""
-    base = account.subscription.offer.invitation_url
+    """The offer's invitation URL with ?code=…, or Kontor's own landing page. Corporate
+    offers have no invitation URL of their own: their users always join on Kontor's."""
+    offer = account.subscription.offer
+    base = offer.invitation_url if offer is not None else ""
     if base:
         separator = "&" if "?" in base else "?"
         return f"{base}{separator}{urlencode({'code': code})}"
@@ -171,7 +173,7 @@ def _expiry_text(expires_at: datetime, language: str) -> str:
 def _mail(account: SeatAccount, invitation: Invitation, code: str, expires_at: str = "") -> Mail:
     customer = account.subscription.customer
     expires_at = expires_at or _expiry_text(invitation.expires_at, invitation.language)
-    offer_name = str(account.subscription.offer.name)
+    offer_name = str(account.subscription.title)
     return Mail(
         template=MailType.USER_INVITED,
         to=invitation.email,
@@ -347,7 +349,7 @@ def _bulk_events(account, made, expiry, now) -> list[dict]:
     as the dicts `dataclasses.asdict(Mail(...))` gives (the first one goes through `Mail`
     so a wrong template or context still fails here)."""
     customer_name = account.subscription.customer.name
-    offer_name = str(account.subscription.offer.name)
+    offer_name = str(account.subscription.title)
     subscription_id = str(account.subscription.public_id)
     subject_type = Invitation._meta.label_lower
     link = _link_maker(account)
@@ -529,6 +531,7 @@ def invitation_for_code(*, code: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related(
             "seat_account__subscription__offer",
+            "seat_account__subscription__corporate_offer",
             "seat_account__subscription__customer",
             "invited_by",
         )

@@ -63,19 +63,25 @@ def absolute_url(viewname: str, *args, **kwargs) -> str:
 
 @transaction.atomic
 def seat_account_for_subscription(*, subscription: Subscription) -> SeatAccount:
-    """The seat account of a multi-user subscription, created on first use with the user
-    count it was bought with as its maximum.
+    """The seat account of a multi-user or corporate subscription, created on first use.
 
-    Corporate subscriptions (issue: corporate post-billing) will get theirs from their
-    contracts' maximum user count (None = unlimited); add that branch here, before the
-    refusal, when the subscription knows its corporate offer."""
+    Multi-user: the user count it was bought with is the maximum. Corporate: the maximum
+    user count of its contracts (None = unlimited), as `corporate_subscription_create`
+    recorded it in `user_count` when the deal was signed (0 = unlimited), so a later
+    contract edit never changes what was signed (SPEC §1). For a bundle that is the
+    maximum all its contracts share; for several individual products the smallest one
+    set (`subscriptions.services.corporate.corporate_maximum_users` says why)."""
     account = SeatAccount.objects.filter(subscription=subscription).first()
     if account is not None:
         return account
-    if subscription.user_count <= 0:
+    if subscription.is_corporate:
+        maximum = subscription.user_count or None
+    elif subscription.user_count > 0:
+        maximum = subscription.user_count
+    else:
         raise SeatError(_("This subscription is not a multi-user subscription."))
     account, _created = SeatAccount.objects.get_or_create(
-        subscription=subscription, defaults={"maximum_users": subscription.user_count}
+        subscription=subscription, defaults={"maximum_users": maximum}
     )
     return account
 
@@ -128,7 +134,9 @@ def _has_running_access(account: SeatAccount, user) -> bool:
 def _lock_account(account_id: int) -> SeatAccount:
     return (
         SeatAccount.objects.select_for_update(of=("self",))
-        .select_related("subscription__customer", "subscription__offer")
+        .select_related(
+            "subscription__customer", "subscription__offer", "subscription__corporate_offer"
+        )
         .get(pk=account_id)
     )
 
@@ -271,7 +279,7 @@ def user_add_existing(
         with override(language):
             context = {
                 "recipient_first_name": user.first_name,
-                "offer_name": str(account.subscription.offer.name),
+                "offer_name": str(account.subscription.title),
                 "products": [str(product.name) for product in products],
                 "portal_url": absolute_url("subscriptions:subscription_list"),
             }

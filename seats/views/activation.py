@@ -34,7 +34,7 @@ from subscriptions.selectors.customers import customer_for_user
 def _account_for_main_user(request: HttpRequest, account_id) -> SeatAccount:
     customer = customer_for_user(user=request.user)
     account = (
-        SeatAccount.objects.select_related("subscription__offer")
+        SeatAccount.objects.select_related("subscription__offer", "subscription__corporate_offer")
         .filter(public_id=account_id, subscription__customer=customer)
         .first()
     )
@@ -138,7 +138,7 @@ def settings_page(request: HttpRequest, account_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def domain_register(request: HttpRequest, account_id) -> HttpResponse:
     account = (
-        SeatAccount.objects.select_related("subscription__offer")
+        SeatAccount.objects.select_related("subscription__offer", "subscription__corporate_offer")
         .filter(public_id=account_id)
         .exclude(subscription__status=Subscription.Status.ENDED)
         .first()
@@ -194,7 +194,9 @@ def admin_csv_upload(request: HttpRequest, account_id: int) -> HttpResponse:
     """The admin's CSV import for one seat account (mount it in the admin's URLs); the
     same importer and checks as the portal's upload page."""
     account = (
-        SeatAccount.objects.select_related("subscription__offer").filter(pk=account_id).first()
+        SeatAccount.objects.select_related("subscription__offer", "subscription__corporate_offer")
+        .filter(pk=account_id)
+        .first()
     )
     if account is None:
         raise Http404

@@ -96,7 +96,7 @@ def _page(request, template: str, invitation: Invitation, status: int = 200, **e
     account = invitation.seat_account
     context = {
         "invitation": invitation,
-        "offer": account.subscription.offer,
+        "offer_name": account.subscription.title,
         "inviter": account.subscription.customer.name,
         "products": products_for(account),
         "intent_accept": ACCEPT,

@@ -64,14 +64,16 @@ class SubscriptionInline(ReadOnlyInline):
     fields = ("subscription", "status", "price", "started_at", "current_period_end", "ends_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
-        return super().get_queryset(request).select_related("offer")
+        return super().get_queryset(request).select_related("offer", "corporate_offer")
 
     @admin.display(description=_("offer"))
     def subscription(self, subscription: Subscription) -> str:
-        return admin_link(subscription, subscription.offer.name)
+        return admin_link(subscription, subscription.title)
 
     @admin.display(description=_("price"))
     def price(self, subscription: Subscription) -> str:
+        if subscription.is_corporate:
+            return _("Corporate: by usage")
         return money_display(subscription.price_amount, subscription.currency)
 
 
@@ -91,11 +93,15 @@ class ActivityInline(ReadOnlyInline):
     fields = ("created_at", "verb", "subscription_name", "actor", "message")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
-        return super().get_queryset(request).select_related("actor", "subscription__offer")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("actor", "subscription__offer", "subscription__corporate_offer")
+        )
 
     @admin.display(description=_("subscription"))
     def subscription_name(self, activity: Activity) -> str:
-        return activity.subscription.offer.name if activity.subscription_id else "—"
+        return activity.subscription.title if activity.subscription_id else "—"
 
 
 @admin.register(Customer)
@@ -138,12 +144,12 @@ class CustomerAdmin(admin.ModelAdmin):
         and does not import it."""
         subscriptions = (
             customer.subscriptions.filter(seat_account__isnull=False)
-            .select_related("offer", "seat_account")
+            .select_related("offer", "corporate_offer", "seat_account")
             .order_by("-started_at")
         )
         rows = [
             (
-                admin_link(subscription.seat_account, subscription.offer.name),
+                admin_link(subscription.seat_account, subscription.title),
                 subscription.get_status_display(),
                 _("unlimited")
                 if subscription.seat_account.maximum_users is None

@@ -1,6 +1,7 @@
 """Subscriptions in the merchant backend: a list, a read-only page with its products,
 charges and history, "create a subscription for a customer" through the purchase
-service (never a bare save), the lifecycle steps (cancel, undo, end) through the
+service (never a bare save), "New corporate subscription" through the corporate service
+(admin/corporate.py), the lifecycle steps (cancel, undo, end) through the
 lifecycle services, and the CSV import of people onto one offer."""
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from catalog.admin.base import money_display
 from catalog.models import Bundle, Offer, Product, Status
+from subscriptions.admin.corporate import corporate_add_view
 from subscriptions.exceptions import PurchaseRefused, SubscriptionError
 from subscriptions.models import Activity, Charge, Customer, Subscription, SubscriptionItem
 from subscriptions.resources import SubscriptionImportResource
@@ -213,12 +216,28 @@ class SubscriptionConfirmImportForm(ConfirmImportForm):
     offer = forms.ModelChoiceField(queryset=Offer.objects.all(), widget=forms.HiddenInput)
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, Any]]:
+        return [("regular", _("Single- and multi-user")), ("corporate", _("Corporate"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "corporate":
+            return queryset.filter(corporate_offer__isnull=False)
+        if self.value() == "regular":
+            return queryset.filter(offer__isnull=False)
+        return queryset
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "customer",
-        "offer",
+        "offer_title",
+        "kind",
         "status",
         "started_at",
         "current_period_end",
@@ -226,9 +245,16 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
         "price",
     )
     list_display_links = ("__str__",)
-    list_select_related = ("customer", "offer")
-    list_filter = ("status", "offer", "billing_interval_unit", "started_at")
-    search_fields = ("customer__name", "customer__email", "offer__code", "offer__name")
+    list_select_related = ("customer", "offer", "corporate_offer")
+    list_filter = (KindFilter, "status", "offer", "billing_interval_unit", "started_at")
+    search_fields = (
+        "customer__name",
+        "customer__email",
+        "offer__code",
+        "offer__name",
+        "corporate_offer__code",
+        "corporate_offer__name",
+    )
     date_hierarchy = "started_at"
     inlines = (ItemInline, ChargeInline, ActivityInline)
     resource_classes = (SubscriptionImportResource,)
@@ -236,11 +262,24 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
     confirm_form_class = SubscriptionConfirmImportForm
     add_form_template = "admin/subscriptions/subscription/create.html"
     change_form_template = "admin/subscriptions/subscription/change_form.html"
+    change_list_template = "admin/subscriptions/subscription/change_list.html"
     actions = [_lifecycle_action(name, step) for name, step in LIFECYCLE_STEPS.items()]
 
     @admin.display(description=_("price"), ordering="price_amount")
     def price(self, subscription: Subscription) -> str:
+        if subscription.is_corporate:
+            return _("By usage")
         return money_display(subscription.price_amount, subscription.currency)
+
+    @admin.display(description=_("offer"))
+    def offer_title(self, subscription: Subscription) -> str:
+        return subscription.title
+
+    @admin.display(description=_("kind"))
+    def kind(self, subscription: Subscription) -> str:
+        if subscription.is_corporate:
+            return format_html("<strong>{}</strong>", _("Corporate"))
+        return _("Multi-user") if subscription.user_count else _("Single-user")
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # Subscriptions change only through their services (purchase, lifecycle).
@@ -262,15 +301,37 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view(self.lifecycle_view)
         name = f"{self.opts.app_label}_{self.opts.model_name}_lifecycle"
+        corporate = self.admin_site.admin_view(lambda request: corporate_add_view(self, request))
         return [
+            path(
+                "new-corporate/",
+                corporate,
+                name=f"{self.opts.app_label}_{self.opts.model_name}_add_corporate",
+            ),
             path("<path:object_id>/lifecycle/<slug:step>/", view, name=name),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         steps = LIFECYCLE_STEPS.items() if self.has_lifecycle_permission(request) else []
-        extra_context = {**(extra_context or {}), "lifecycle_steps": steps}
+        extra_context = {
+            **(extra_context or {}),
+            "lifecycle_steps": steps,
+            "seat_account_url": self._seat_account_url(object_id),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _seat_account_url(self, object_id: str) -> str | None:
+        """The seats admin's page of a multi-user or corporate subscription (it makes the
+        seat account on first use). Reached by URL name: this app sits below seats and
+        does not import it."""
+        sub = Subscription.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if sub is None or not (sub.is_corporate or sub.user_count):
+            return None
+        try:
+            return reverse("admin:seats_seataccount_for_subscription", args=[sub.pk])
+        except NoReverseMatch:
+            return None
 
     def lifecycle_view(self, request: HttpRequest, object_id: str, step: str) -> HttpResponse:
         if step not in LIFECYCLE_STEPS or not self.has_lifecycle_permission(request):
@@ -292,7 +353,7 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
             (sub, lifecycle.subscription_cancellation_quote(subscription=sub, mode=mode))
             if mode
             else (sub, None)
-            for sub in queryset.select_related("customer", "offer")
+            for sub in queryset.select_related("customer", "offer", "corporate_offer")
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -308,7 +369,7 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
 
     def run_lifecycle_step(self, request: HttpRequest, step: str, queryset: QuerySet) -> None:
         run = LIFECYCLE_STEPS[step]
-        for sub in queryset.select_related("customer", "offer"):
+        for sub in queryset.select_related("customer", "offer", "corporate_offer"):
             try:
                 done = run.run(sub, request.user)
             except SubscriptionError as refused:

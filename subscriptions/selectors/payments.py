@@ -22,7 +22,7 @@ def payment_method_list_for_customer(*, customer: Customer) -> QuerySet[PaymentM
         Prefetch(
             "subscriptions",
             queryset=Subscription.objects.filter(status__in=RUNNING)
-            .select_related("offer")
+            .select_related("offer", "corporate_offer")
             .order_by("started_at", "id"),
             to_attr="running_subscriptions",
         )
@@ -43,11 +43,12 @@ def payment_method_get_for_customer(*, customer: Customer, public_id: UUID | str
 def payment_method_choices_for_subscription(
     *, subscription: Subscription
 ) -> QuerySet[PaymentMethod]:
-    """The customer's active methods the subscription's offer accepts."""
+    """The customer's active methods the subscription's offer accepts (every one for a
+    corporate subscription: corporate offers have no plan)."""
     methods = PaymentMethod.objects.filter(
         customer_id=subscription.customer_id, status=PaymentMethod.Status.ACTIVE
     )
-    plan = subscription.offer.plan
+    plan = subscription.offer.plan if subscription.offer is not None else None
     if plan is not None and plan.payment_methods:
         methods = methods.filter(kind__in=plan.payment_methods)
     return methods
@@ -56,7 +57,7 @@ def payment_method_choices_for_subscription(
 def subscription_for_payment_change(*, customer: Customer, public_id: UUID | str) -> Subscription:
     """The customer's running subscription whose payment method may change; 404 else."""
     return get_object_or_404(
-        Subscription.objects.select_related("offer__plan", "payment_method"),
+        Subscription.objects.select_related("offer__plan", "corporate_offer", "payment_method"),
         customer=customer,
         public_id=public_id,
         status__in=RUNNING,

@@ -20,7 +20,7 @@ def subscription_list_for_customer(*, customer: Customer) -> QuerySet[Subscripti
     )
     return (
         Subscription.objects.filter(customer=customer)
-        .select_related("offer", "term", "payment_method")
+        .select_related("offer", "corporate_offer", "term", "payment_method")
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-started_at", "-id")
     )

@@ -134,6 +134,12 @@ def _accepted(
     late = False
     if mode == NOW:
         reason = _("Your subscription ends immediately.")
+    elif sub.is_corporate:
+        # Ends with a subscription interval, often after several accounting periods.
+        reason = _(
+            "Your subscription ends on %(date)s, at the end of a subscription interval "
+            "(the contract's cancellation period applies)."
+        ) % {"date": _date(takes_effect_at)}
     elif takes_effect_at > (period_end := _period(sub, now)[1]):
         late = True
         reason = _(
@@ -413,8 +419,12 @@ def _locked(subscription: Subscription) -> Subscription:
 
 
 def _terms(subscription: Subscription) -> TermValues | None:
+    """The catalog term's values as agreed. A corporate subscription has none: its
+    snapshot holds the contract terms (see _corporate_period_end_for)."""
     snapshot = subscription.term_snapshot
-    return TermValues.from_snapshot(snapshot) if snapshot else None
+    if not snapshot or subscription.is_corporate:
+        return None
+    return TermValues.from_snapshot(snapshot)
 
 
 def _period(sub: Subscription, moment: datetime) -> tuple[datetime, datetime, datetime]:
@@ -429,6 +439,8 @@ def _period(sub: Subscription, moment: datetime) -> tuple[datetime, datetime, da
 
 def _period_end_for(sub: Subscription, terms: TermValues | None, now: datetime) -> datetime:
     """The period end a cancellation received `now` takes effect at."""
+    if sub.is_corporate:
+        return _corporate_period_end_for(sub, now)
     _start, end, next_end = _period(sub, now)
     return cancellation_takes_effect(
         received_at=timezone.localtime(now),
@@ -436,6 +448,28 @@ def _period_end_for(sub: Subscription, terms: TermValues | None, now: datetime) 
         next_period_end=next_end,
         notice_count=terms.notice_period_count if terms else 0,
         notice_unit=terms.notice_period_unit if terms else "day",
+    )
+
+
+def _corporate_period_end_for(sub: Subscription, now: datetime) -> datetime:
+    """A corporate contract is cancelled "up to N before the end of the subscription
+    interval" (SPEC §1): the cancellation takes effect at the end of the subscription
+    interval (counted from the start, like the accounting periods) if it arrives at least
+    the cancellation period before it, else at the end of the next interval. Accounting
+    periods never exceed the interval (a catalog rule), so that end is also the end of
+    an accounting period and billing counts whole periods."""
+    contract = sub.term_snapshot
+    count, unit = contract["subscription_interval_count"], contract["subscription_interval_unit"]
+    anchor = timezone.localtime(sub.started_at)
+    index, _start, end = period_containing(
+        anchor, max(timezone.localtime(now), anchor), count, unit
+    )
+    return cancellation_takes_effect(
+        received_at=timezone.localtime(now),
+        period_end=end,
+        next_period_end=period_bounds(anchor, index + 1, count, unit)[1],
+        notice_count=contract.get("cancellation_period_count") or 0,
+        notice_unit=contract.get("cancellation_period_unit") or "day",
     )
 
 
@@ -450,7 +484,7 @@ def _first_period_end_from(sub: Subscription, moment: datetime) -> datetime:
 def _record_penalty(sub: Subscription, quote: CancellationQuote) -> None:
     terms = _terms(sub)
     with translation.override(sub.customer.language):
-        description = _("Early-cancellation fee: %(offer)s") % {"offer": sub.offer.name}
+        description = _("Early-cancellation fee: %(offer)s") % {"offer": sub.title}
     Charge.objects.create(
         subscription=sub,
         kind=Charge.Kind.PENALTY,
@@ -479,7 +513,7 @@ def _record(sub, verb, actor, message, now, *, penalty=None, activity=True) -> N
         payload |= {
             "period_start": _iso(sub.current_period_start),
             "period_end": _iso(sub.current_period_end),
-            "term": _terms(sub).code if sub.term_snapshot else None,
+            "term": terms.code if (terms := _terms(sub)) is not None else None,
         }
     else:
         has_fee = penalty is not None and penalty.penalty_amount > 0

@@ -107,7 +107,11 @@ def payment_method_remove(
         method = PaymentMethod.objects.select_for_update().get(pk=payment_method.pk)
         if method.status == PaymentMethod.Status.REMOVED:
             return method
-        in_use = list(method.subscriptions.filter(status__in=RUNNING).select_related("offer")[:3])
+        in_use = list(
+            method.subscriptions.filter(status__in=RUNNING).select_related(
+                "offer", "corporate_offer"
+            )[:3]
+        )
         if in_use:
             raise PaymentRefused(
                 _(
@@ -116,7 +120,7 @@ def payment_method_remove(
                 )
                 % {
                     "method": method.label,
-                    "subscriptions": ", ".join(s.offer.name for s in in_use),
+                    "subscriptions": ", ".join(s.title for s in in_use),
                 },
                 code="in_use",
             )
@@ -144,7 +148,7 @@ def subscription_change_payment_method(
         # Fixed order: the subscription, then the method (payment_method_remove locks it).
         sub = (
             Subscription.objects.select_for_update(of=("self",))
-            .select_related("offer__plan", "customer")
+            .select_related("offer__plan", "corporate_offer", "customer")
             .get(pk=subscription.pk)
         )
         method = PaymentMethod.objects.select_for_update().get(pk=payment_method.pk)
@@ -221,10 +225,12 @@ def _check_change(sub: Subscription, method: PaymentMethod) -> None:
         raise PaymentRefused(_("This subscription has ended."), code="subscription_ended")
     if method.status != PaymentMethod.Status.ACTIVE:
         raise PaymentRefused(_("This payment method has been removed."), code="not_active")
-    if not offer_accepts(sub.offer, method.kind):
+    # Corporate offers have no plan and accept every method (SPEC §4 collects corporate
+    # invoices electronically when a method is on file, else by invoice).
+    if sub.offer is not None and not offer_accepts(sub.offer, method.kind):
         raise PaymentRefused(
             _("%(offer)s cannot be paid by %(kind)s.")
-            % {"offer": sub.offer.name, "kind": method.get_kind_display()},
+            % {"offer": sub.title, "kind": method.get_kind_display()},
             code="not_supported_by_plan",
         )
 

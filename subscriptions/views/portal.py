@@ -51,9 +51,14 @@ def money(amount, currency: str) -> str:
 
 
 def price_label(subscription: Subscription) -> str:
-    """'€9.90 / month', '€25.00 / 3 months', or the bare price of a one-time purchase."""
-    price = money(subscription.price_amount, subscription.currency)
+    """'€9.90 / month', '€25.00 / 3 months', or the bare price of a one-time purchase.
+    Corporate subscriptions are priced from usage after each accounting period."""
     count, unit = subscription.billing_interval_count, subscription.billing_interval_unit
+    if subscription.is_corporate:
+        return _("By usage, invoiced after each accounting period (%(period)s)") % {
+            "period": describe_period(count, unit)
+        }
+    price = money(subscription.price_amount, subscription.currency)
     if not unit or not count:
         return price
     period = PER_UNIT[PeriodUnit(unit)] if count == 1 else describe_period(count, unit)
