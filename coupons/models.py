@@ -333,14 +333,24 @@ class Code(models.Model):
         return max(0, self.redemption_limit - self.redeemed_count)
 
     def status_at(self, moment) -> str:
-        """Disabled wins over used up, used up over expired (what staff can act on)."""
-        campaign = self.campaign
-        if self.disabled or campaign.status == Campaign.Status.DISABLED:
-            return CodeStatus.DISABLED
-        if self.redeemed_count >= self.redemption_limit:
-            return CodeStatus.USED_UP
-        if campaign.valid_until is not None and moment >= campaign.valid_until:
-            return CodeStatus.EXPIRED
-        if moment < campaign.valid_from:
-            return CodeStatus.NOT_YET_VALID
-        return CodeStatus.ACTIVE
+        return code_status(
+            self.campaign,
+            disabled=self.disabled,
+            redeemed=self.redeemed_count,
+            limit=self.redemption_limit,
+            moment=moment,
+        )
+
+
+def code_status(campaign: Campaign, *, disabled: bool, redeemed: int, limit: int, moment) -> str:
+    """Disabled wins over used up, used up over expired: what staff can act on first.
+    (`coupons.selectors.code_status_q` is the same rule as a filter.)"""
+    if disabled or campaign.status == Campaign.Status.DISABLED:
+        return CodeStatus.DISABLED
+    if redeemed >= limit:
+        return CodeStatus.USED_UP
+    if campaign.valid_until is not None and moment >= campaign.valid_until:
+        return CodeStatus.EXPIRED
+    if moment < campaign.valid_from:
+        return CodeStatus.NOT_YET_VALID
+    return CodeStatus.ACTIVE

@@ -6,6 +6,7 @@ enable/disable codes. `throttle`: wrong guesses per client or account.
 """
 
 from .campaigns import (
+    campaign_check,
     campaign_create,
     campaign_disable,
     campaign_enable,
@@ -27,6 +28,7 @@ from .redemption import (
 from .throttle import guess_record_failure, guess_throttle_check
 
 __all__ = [
+    "campaign_check",
     "campaign_create",
     "campaign_disable",
     "campaign_enable",

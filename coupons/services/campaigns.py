@@ -116,6 +116,17 @@ def campaign_create(
     return campaign
 
 
+def campaign_check(
+    *, campaign: Campaign, discounted_products: Collection[Product], adding: bool = True
+) -> None:
+    """The checks of `campaign_create` over other rows, for a form to show on its fields
+    before saving (the discounted products are the bundle's; a new campaign's numeric or
+    literal codes are not taken). Raises ValidationError; writes nothing."""
+    validate_discounted_products(bundle=campaign.bundle, products=list(discounted_products))
+    if adding:
+        _refuse_taken_sequence(campaign)
+
+
 def _sequence(campaign: Campaign) -> list[str] | None:
     """The codes of a literal or numeric campaign (known in advance); None for random."""
     literal = code_rules.literal_code(campaign.template, campaign.quantity)

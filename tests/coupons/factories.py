@@ -17,7 +17,7 @@ from coupons.services import campaign_create
 from tests.factories import BundleFactory
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
-VALID_FROM = datetime(2027, 1, 1, tzinfo=UTC)
+VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 _numbers = itertools.count(1)
 
 
