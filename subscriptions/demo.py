@@ -13,10 +13,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from catalog.demo import SeedError, SeedLog, upsert
-from catalog.models import Bundle, Offer, Product
+from catalog.models import Bundle, CorporateOffer, Offer, Product
 
 from .models import Customer, User
 from .roles import ADMINISTRATOR, CATALOG_MANAGER, CUSTOMER_SUPPORT, FINANCE
+from .services.corporate import corporate_subscription_create
 from .services.customers import customer_create_for_user
 from .services.payments import payment_method_add
 from .services.purchase import INVOICE, subscription_purchase
@@ -31,6 +32,11 @@ PEOPLE = [
     ("finance@kontor.example", "Fiona", "Finance", FINANCE, False),
     ("reader@kontor.example", "Rita", "Reader", None, False),
 ]
+
+
+# The corporate admin (main user) of the demo corporate customer: a portal login.
+CORPORATE_ADMIN = ("corporate@kontor.example", "Conrad", "Corporate")
+CORPORATE_CUSTOMER = "Universität Musterstadt"
 
 
 def seed_people() -> SeedLog:
@@ -120,4 +126,59 @@ def seed_customers() -> SeedLog:
                 payment_method=INVOICE,
             )
         log["created" if created else "unchanged"] += 1
+    return log
+
+
+def demo_user(log: SeedLog, email: str, first_name: str, last_name: str, **values) -> User:
+    """A portal login with the demo password (reset if someone changed it)."""
+    user = upsert(
+        User,
+        log=log,
+        lookup={"email": email},
+        create_defaults={"password": make_password(None)},
+        first_name=first_name,
+        last_name=last_name,
+        is_active=True,
+        **values,
+    )
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+def seed_corporate_customer() -> SeedLog:
+    """A university on the corporate campus licence (digital edition and e-paper in a
+    bundle), created through the corporate service as staff would, paid by invoice; its
+    corporate admin logs in as corporate@kontor.example. The seats (users with access)
+    are seeded by seats.demo.seed_corporate_seats. Only what is missing is made."""
+    log = SeedLog()
+    with transaction.atomic():
+        email, first_name, last_name = CORPORATE_ADMIN
+        admin = demo_user(log, email, first_name, last_name)
+        customer, created = Customer.objects.get_or_create(
+            name=CORPORATE_CUSTOMER,
+            defaults={
+                "kind": Customer.Kind.COMPANY,
+                "email": "lizenzen@uni-musterstadt.example",
+                "vat_id": "DE987654321",
+                "address_line1": "Universitätsplatz 1",
+                "postal_code": "20146",
+                "city": "Hamburg",
+                "country": "DE",
+                "language": "de",
+                "main_user": admin,
+            },
+        )
+        log["created" if created else "unchanged"] += 1
+        if admin.customer_id is None:
+            admin.customer = customer
+            admin.save(update_fields=["customer"])
+        if not customer.subscriptions.filter(corporate_offer__isnull=False).exists():
+            corporate_subscription_create(
+                customer=customer,
+                corporate_offer=CorporateOffer.objects.get(code="tb-campus"),
+                payment_method=INVOICE,
+            )
+            log["created"] += 1
     return log

@@ -6,9 +6,10 @@ It lives in billing because billing is the top app and may import every other on
 
 Today it seeds the catalog (`catalog.demo.seed_catalog`), the people
 (`subscriptions.demo.seed_people`: one staff login per role, a portal customer) and
-customer accounts with subscriptions (`subscriptions.demo.seed_customers`). Later issues
-add their seed functions here: multi-user and corporate subscriptions with seats and
-invitations, invoices, coupons.
+customer accounts with subscriptions (`subscriptions.demo.seed_customers`), a corporate
+customer on a corporate offer (`subscriptions.demo.seed_corporate_customer`) and its
+users with access (`seats.demo.seed_corporate_seats`). Later issues add their seed
+functions here: invoices, coupons.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from django.db import transaction
 
 from catalog import models as catalog
 from catalog.demo import SeedError, seed_catalog
-from subscriptions.demo import DEMO_PASSWORD, PEOPLE, seed_customers, seed_people
+from seats.demo import seed_corporate_seats
+from subscriptions.demo import (
+    CORPORATE_ADMIN,
+    DEMO_PASSWORD,
+    PEOPLE,
+    seed_corporate_customer,
+    seed_customers,
+    seed_people,
+)
 
 
 class Command(BaseCommand):
@@ -32,6 +41,8 @@ class Command(BaseCommand):
                     "catalog": seed_catalog(),
                     "people": seed_people(),
                     "customers": seed_customers(),
+                    "corporate": seed_corporate_customer(),
+                    "seats": seed_corporate_seats(),
                 }
         except SeedError as error:
             raise CommandError(str(error)) from error
@@ -52,9 +63,12 @@ class Command(BaseCommand):
         ]
         catalog_line = ", ".join(f"{model.objects.count()} {label}" for model, label in counts)
         self.stdout.write(f"  Catalog:  {catalog_line}")
-        users = get_user_model().objects.filter(email__in=[row[0] for row in PEOPLE])
+        emails = [row[0] for row in PEOPLE] + [CORPORATE_ADMIN[0]]
+        users = get_user_model().objects.filter(email__in=emails)
         for user in users.prefetch_related("groups").order_by("-is_staff", "email"):
             roles = ", ".join(g.name for g in user.groups.all()) or "portal customer"
+            if user.email == CORPORATE_ADMIN[0]:
+                roles = "corporate admin (portal)"
             if user.is_superuser:
                 roles += ", superuser"
             self.stdout.write(f"  Login:    {user.email:<26} {roles}")
