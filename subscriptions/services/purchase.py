@@ -25,16 +25,25 @@ from django.utils.translation import gettext as _
 from catalog.models import Bundle, BundleItem, Offer, Product, Status
 from catalog.models import PaymentMethod as PaymentKind
 from catalog.periods import period_bounds
+from coupons.exceptions import CouponRefused
 from notifications.events import EventType
 from notifications.services import emit
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.models import (
     Activity,
+    CouponRedemption,
     Customer,
     PaymentMethod,
     Subscription,
     SubscriptionItem,
     User,
+)
+from subscriptions.services.coupons import (
+    CouponQuote,
+    Scope,
+    coupon_quote,
+    coupon_redeem_for_purchase,
+    purchase_scope,
 )
 from subscriptions.services.customers import customer_create_for_user
 from subscriptions.services.lifecycle import term_values
@@ -103,14 +112,37 @@ def payment_methods_for_purchase(*, customer: Customer | None, offer: Offer) -> 
     return [method for method in methods if accepts_payment_kind(offer, method.kind)]
 
 
-def _check_coupon(code: str) -> None:
-    """Coupon validation. The coupons issue replaces this: until then every code is
-    refused, so nobody believes a discount was applied."""
-    if code.strip():
-        raise PurchaseRefused(
-            _("Coupon codes cannot be redeemed yet. Remove the code to continue."),
-            field="coupon_code",
+def _coupon_quote(
+    customer: Customer,
+    offer: Offer,
+    code: str,
+    kind: str,
+    scope: Scope,
+    actor: User | None,
+    now: datetime,
+) -> CouponQuote | None:
+    """The code checked against this purchase (nothing used yet), or None without one.
+    Wrong guesses count against the customer; staff are not throttled."""
+    if not code.strip():
+        if kind == CouponRedemption.Kind.VOUCHER:
+            raise PurchaseRefused(_("Enter the voucher code."), field="coupon_code")
+        return None
+    throttle_key = None if actor is not None and actor.is_staff else f"customer:{customer.pk}"
+    try:
+        return coupon_quote(
+            offer=offer, code=code, kind=kind, scope=scope, throttle_key=throttle_key, now=now
         )
+    except CouponRefused as refused:
+        raise PurchaseRefused(str(refused.message), field="coupon_code") from None
+
+
+def _redeem_coupon(subscription, code, kind, scope, actor, now) -> CouponRedemption:
+    try:
+        return coupon_redeem_for_purchase(
+            subscription=subscription, code=code, kind=kind, scope=scope, actor=actor, now=now
+        )
+    except CouponRefused as refused:  # taken or disabled since the check
+        raise PurchaseRefused(str(refused.message), field="coupon_code") from None
 
 
 def _check_offer(offer: Offer, now: datetime) -> None:
@@ -154,11 +186,22 @@ def _check_choices(
             )
 
 
+def _needs_payment(offer: Offer, quote: CouponQuote | None) -> bool:
+    """A paid offer needs a payment method, unless a voucher covers it (the subscription
+    ends after its free periods) or a coupon makes every period free."""
+    if offer.price_amount <= Decimal(0) or (quote is not None and quote.kind == "voucher"):
+        return False
+    return quote is None or quote.price > 0 or quote.periods is not None
+
+
 def _check_payment_method(
-    customer: Customer, offer: Offer, payment_method: PaymentMethod | str | None
+    customer: Customer,
+    offer: Offer,
+    payment_method: PaymentMethod | str | None,
+    quote: CouponQuote | None = None,
 ) -> None:
     if payment_method is None:
-        if offer.price_amount > Decimal(0):
+        if _needs_payment(offer, quote):
             raise PurchaseRefused(_("Choose how you want to pay."), field="payment_method")
         return
     if isinstance(payment_method, str):
@@ -190,6 +233,7 @@ def subscription_purchase(
     optional_products: Iterable[Product] = (),
     addon_bundles: Iterable[Bundle] = (),
     coupon_code: str = "",
+    coupon_kind: str = CouponRedemption.Kind.COUPON,
     payment_method: PaymentMethod | str | None = None,
     actor: User | None = None,
     purchase_key: uuid.UUID | None = None,
@@ -203,7 +247,11 @@ def subscription_purchase(
     `purchase_key` makes the purchase idempotent (the checkout form's key, so a double
     click or a resubmitted form buys once): when the customer already has a subscription
     with that key, it is returned and nothing else happens. Without a key every call is
-    a new purchase."""
+    a new purchase.
+
+    `coupon_code` is used for this purchase (`coupon_kind` "voucher": the voucher page's
+    redemption, see subscriptions.services.coupons); a refused code refuses the purchase
+    on the "coupon_code" field."""
     now = now or timezone.now()
     optional_products, addon_bundles = list(optional_products), list(addon_bundles)
     # One purchase at a time per customer (the main user, the invoice method, the key).
@@ -214,16 +262,22 @@ def subscription_purchase(
             return done
     offer = Offer.objects.select_related("product", "plan", "term", "plan__term").get(pk=offer.pk)
     _check_offer(offer, now)
-    _check_coupon(coupon_code)
     _check_choices(purchase_options(offer=offer, now=now), optional_products, addon_bundles)
+    scope = purchase_scope(
+        offer=offer, optional_products=optional_products, addon_bundles=addon_bundles
+    )
+    quote = _coupon_quote(customer, offer, coupon_code, coupon_kind, scope, actor, now)
     payment_method = _lock_payment_method(customer, payment_method)
-    _check_payment_method(customer, offer, payment_method)
+    _check_payment_method(customer, offer, payment_method, quote)
     if payment_method == INVOICE:
         # The customer's invoice method, created on first use (payments' one way to).
         payment_method = payment_method_add(customer=customer, kind=INVOICE, actor=actor)
     subscription = _create_subscription(customer, offer, payment_method, purchase_key, now)
     _create_items(subscription, offer, optional_products, addon_bundles)
-    _record(subscription, customer, offer, actor, now)
+    redemption = None
+    if quote is not None:
+        redemption = _redeem_coupon(subscription, coupon_code, coupon_kind, scope, actor, now)
+    _record(subscription, customer, offer, actor, now, redemption)
     return subscription
 
 
@@ -332,7 +386,12 @@ def _create_items(
 
 
 def _record(
-    subscription: Subscription, customer: Customer, offer: Offer, actor: User | None, now: datetime
+    subscription: Subscription,
+    customer: Customer,
+    offer: Offer,
+    actor: User | None,
+    now: datetime,
+    redemption: CouponRedemption | None = None,
 ) -> None:
     if customer.main_user_id is None and actor is not None and actor.customer_id == customer.pk:
         customer.main_user = actor
@@ -356,8 +415,24 @@ def _record(
             "price": str(subscription.price_amount),
             "currency": subscription.currency,
             "current_period_end": end.astimezone(UTC).isoformat() if end else None,
+            "coupon": _coupon_payload(redemption),
         },
     )
+
+
+def _coupon_payload(redemption: CouponRedemption | None) -> dict | None:
+    if redemption is None:
+        return None
+    return {
+        "code": redemption.code.code,
+        "campaign": redemption.campaign.code,
+        "kind": redemption.kind,
+        "discount": str(redemption.discount_amount),
+        "periods": redemption.periods,
+        "ends_at": redemption.subscription.ends_at.astimezone(UTC).isoformat()
+        if redemption.subscription.ends_at
+        else None,
+    }
 
 
 def subscription_purchase_for_user(

@@ -21,14 +21,17 @@ from django.utils.translation import gettext as _
 from catalog.models import Offer
 from catalog.models.base import describe_period
 from catalog.money import format_money
+from coupons.exceptions import CouponRefused
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.forms_checkout import CheckoutForm, RegisterForm
 from subscriptions.selectors.customers import customer_for_checkout
+from subscriptions.services.coupons import coupon_quote
 from subscriptions.services.customers import customer_create_for_user, customer_register
 from subscriptions.services.purchase import offer_refusal, subscription_purchase_for_user
 
 REGISTER = "register"
 ADD_METHOD = "add_method"
+APPLY_COUPON = "apply_coupon"
 
 
 def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
@@ -41,7 +44,10 @@ def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None  # an empty POST is still bound
     form = CheckoutForm(data, offer=offer, customer=customer)
     buyable = customer is not None or not request.user.is_staff
-    if request.method == "POST" and buyable and form.is_valid():
+    quote = None
+    if request.POST.get("intent") == APPLY_COUPON:
+        quote = _apply_coupon(request, form, offer, customer)
+    elif request.method == "POST" and buyable and form.is_valid():
         try:
             subscription = subscription_purchase_for_user(
                 user=request.user, offer=offer, **form.purchase_kwargs()
@@ -55,7 +61,43 @@ def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
             )
             return redirect("subscriptions:subscription_detail", public_id=subscription.public_id)
     context = {"offer": offer, "form": form, "buyable": buyable, **_summary(offer)}
+    if quote is not None:
+        context.update(_quote_summary(quote, offer))
     return render(request, "subscriptions/checkout/checkout.html", context)
+
+
+def _apply_coupon(request: HttpRequest, form: CheckoutForm, offer: Offer, customer):
+    """The checkout's "Apply": the code checked against the chosen options, nothing
+    used; the page then shows the price with the discount. Wrong guesses count against
+    the account (or the user before they have one)."""
+    if not form.is_valid():
+        return None
+    code = form.cleaned_data.get("coupon_code", "")
+    if not code.strip():
+        form.add_error("coupon_code", _("Enter a code to apply."))
+        return None
+    owner = f"customer:{customer.pk}" if customer is not None else f"user:{request.user.pk}"
+    try:
+        return coupon_quote(
+            offer=offer,
+            code=code,
+            optional_products=form.cleaned_data.get("optional_products") or (),
+            addon_bundles=form.cleaned_data.get("addon_bundles") or (),
+            throttle_key=owner,
+        )
+    except CouponRefused as refused:
+        form.add_error("coupon_code", str(refused.message))
+        return None
+
+
+def _quote_summary(quote, offer: Offer) -> dict:
+    language = get_language() or "en"
+    return {
+        "quote": quote,
+        "list_price": format_money(quote.list_price, offer.currency, language),
+        "discount": format_money(quote.discount, offer.currency, language),
+        "price": format_money(quote.price, offer.currency, language),
+    }
 
 
 def _visitor(request: HttpRequest, offer: Offer) -> HttpResponse:

@@ -14,6 +14,7 @@ from catalog.models import Status
 from notifications.models import Event
 from subscriptions.forms_checkout import RegisterForm
 from subscriptions.models import Customer, PaymentMethod, Subscription, SubscriptionItem, User
+from tests.coupons.factories import make_campaign
 from tests.factories import BundleFactory, OfferFactory, PlanFactory, ProductFactory, TermFactory
 from tests.subscriptions.test_purchase import make_card
 
@@ -115,15 +116,57 @@ def test_checkout_buys_and_redirects_to_the_subscription(client, buyer, offer):
     assert buyer.customer.main_user == buyer
 
 
-def test_checkout_refuses_every_coupon_code_on_its_field_and_writes_nothing(client, buyer, offer):
+def test_checkout_refuses_an_unknown_coupon_code_on_its_field_and_writes_nothing(
+    client, buyer, offer
+):
     client.force_login(buyer)
     response = client.post(url(), {"payment_method": "invoice", "coupon_code": "WELCOME10"})
     assert response.status_code == 200
-    assert response.context["form"].errors == {
-        "coupon_code": ["Coupon codes cannot be redeemed yet. Remove the code to continue."]
-    }
+    assert response.context["form"].errors == {"coupon_code": ["This code is not valid."]}
     assert (Subscription.objects.count(), SubscriptionItem.objects.count()) == (0, 0)
     assert (PaymentMethod.objects.count(), Event.objects.count()) == (0, 0)
+
+
+def _campaign_for(offer, percent="20"):
+    bundle = offer.plan.plan_bundles.get().bundle
+    campaign = make_campaign(bundle=bundle, discount_percent=Decimal(percent), quantity=1)
+    return campaign.codes.get().code
+
+
+def test_apply_shows_the_discounted_price_and_buys_nothing(client, buyer, offer):
+    code = _campaign_for(offer)
+    client.force_login(buyer)
+
+    response = client.post(url(), {"intent": "apply_coupon", "coupon_code": code.lower()})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["quote"].discount == Decimal("2.00")
+    assert '<del class="muted" aria-label="Price before discount">€9.99</del>' in html
+    assert f"Code {code} applied: €2.00 off, you pay €7.99 instead of €9.99." in html
+    assert "Buy now for €7.99" in html
+    assert Subscription.objects.count() == 0
+
+
+def test_apply_refuses_a_used_code_with_its_message(client, buyer, offer):
+    code = _campaign_for(offer)
+    client.force_login(buyer)
+    client.post(url(), {"payment_method": "invoice", "coupon_code": code})
+    assert Subscription.objects.count() == 1
+
+    response = client.post(url(), {"intent": "apply_coupon", "coupon_code": code})
+
+    assert response.context["form"].errors == {"coupon_code": ["This code has already been used."]}
+    assert "quote" not in response.context
+    assert Subscription.objects.count() == 1
+
+
+def test_apply_without_a_code_asks_for_one(client, buyer, offer):
+    client.force_login(buyer)
+
+    response = client.post(url(), {"intent": "apply_coupon", "coupon_code": " "})
+
+    assert response.context["form"].errors == {"coupon_code": ["Enter a code to apply."]}
 
 
 def test_checkout_without_payment_method_shows_the_error_on_its_field(client, buyer, offer):
