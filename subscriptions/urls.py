@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from .forms import EmailAuthenticationForm, EmailPasswordResetForm
-from .views import checkout, home, payments, portal
+from .views import checkout, home, payments, portal, vouchers
 
 app_name = "subscriptions"
 
@@ -25,6 +25,8 @@ urlpatterns = [
         name="subscription_undo_cancellation",
     ),
     path("account/", portal.account, name="account"),
+    # Vouchers (views/vouchers.py).
+    path("vouchers/", vouchers.voucher_redeem, name="voucher_redeem"),
     # Payment methods (views/payments.py).
     path("payment-methods/", payments.payment_method_list, name="payment_method_list"),
     path("payment-methods/add/", payments.payment_method_add, name="payment_method_add"),

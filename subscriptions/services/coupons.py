@@ -10,10 +10,10 @@ cent (`coupons.discounts`). The seeds' example: an add-on offer at 10 USD with a
 giving 20 % on its product costs 8 USD.
 
 A **coupon** is used at checkout, for that purchase: its discount applies to every
-billing period of the subscription, or to the campaign's number of periods when it sets
-one. A **voucher** is redeemed on the portal's voucher page: the chosen offer of its
-bundle is free for the campaign's free periods, and the subscription ends after them
-(it renews only if the customer buys again).
+billing period of the subscription (Stripe's "forever"; a 100 % code makes a paid plan
+free for a company's group users). A **voucher** is redeemed on the portal's voucher
+page: the chosen offer of its bundle is free for the campaign's free periods, and the
+subscription ends after them (it renews only if the customer buys again).
 
 The code's count is taken by `coupons.services.code_claim` in the purchase's
 transaction (concurrency-safe), so a refused or failed purchase spends nothing.
@@ -137,8 +137,10 @@ def _quote(found: Code, offer: Offer, scope: Scope) -> CouponQuote:
 
 
 def _periods(campaign: Campaign) -> int | None:
-    """How many billing periods a coupon's discount lasts (None: all of them)."""
-    return getattr(campaign, "discount_periods", None)
+    """How many billing periods a coupon's discount lasts: every period (None). A
+    campaign setting for "the first N periods" is a follow-up; the redemption already
+    stores the number, so billing needs no change for it."""
+    return None
 
 
 def coupon_redeem_for_purchase(
