@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import CorporateContract, CorporateOffer, Status
 from catalog.models import PaymentMethod as PaymentKind
+from catalog.money import round_money
 from catalog.periods import period_bounds
 from notifications.events import EventType
 from notifications.services import emit
@@ -188,7 +189,7 @@ def _create_subscription(
     return Subscription.objects.create(
         customer=customer,
         corporate_offer=corporate_offer,
-        price_amount=Decimal(0),
+        price_amount=round_money(Decimal(0), terms.currency),
         currency=terms.currency,
         billing_interval_count=count,
         billing_interval_unit=unit,
