@@ -107,7 +107,10 @@ def subscription_detail(request: HttpRequest, public_id) -> HttpResponse:
 
 def term_summary(subscription: Subscription) -> list[tuple[str, str]]:
     """The term in force as label/value pairs, from the values agreed at purchase (the
-    snapshot) where present, else from the term itself."""
+    snapshot) where present, else from the term itself. A corporate subscription shows
+    the contract terms it was signed with."""
+    if subscription.is_corporate:
+        return corporate_term_summary(subscription.term_snapshot)
     term = subscription.term
     if term is None:
         return []
@@ -123,6 +126,38 @@ def term_summary(subscription: Subscription) -> list[tuple[str, str]]:
     rule = str(dict(term.EarlyCancellation.choices).get(agreed.get("early_cancellation"), ""))
     if rule:
         rows.append((_("Ending the commitment early"), rule))
+    return rows
+
+
+def corporate_term_summary(contract: dict) -> list[tuple[str, str]]:
+    """The contract terms of a corporate subscription (its snapshot) as label/value pairs."""
+    if not contract:
+        return []
+    if contract.get("duration_count") and contract.get("duration_unit"):
+        duration = describe_period(contract["duration_count"], contract["duration_unit"])
+    else:
+        duration = _("Until revoked")
+    interval = describe_period(
+        contract["subscription_interval_count"], contract["subscription_interval_unit"]
+    )
+    rows = [
+        (_("Duration"), duration),
+        (_("Subscription interval"), interval),
+        (
+            _("Accounting period"),
+            describe_period(
+                contract["accounting_period_count"], contract["accounting_period_unit"]
+            ),
+        ),
+    ]
+    if contract.get("cancellation_period_count"):
+        notice = describe_period(
+            contract["cancellation_period_count"], contract["cancellation_period_unit"]
+        )
+        value = _("%(period)s before a subscription interval ends") % {"period": notice}
+    else:
+        value = _("None")
+    rows.append((_("Cancellation period"), value))
     return rows
 
 

@@ -324,6 +324,8 @@ def test_the_corporate_admin_sees_the_subscription_in_the_portal(client, custome
     assert "Company licence" in listing
     assert "By usage, invoiced after each accounting period (1 month)" in listing
     assert "Any number of users of your organisation can get access." in detail
+    assert "1 month before a subscription interval ends" in detail
+    assert "Until revoked" in detail
     assert reverse("seats:seat_list", args=[yearly.public_id]) in detail
 
 
@@ -397,3 +399,14 @@ def test_the_admin_form_offers_active_corporate_offers_only(client, staff_user):
     choices = list(response.context["form"].fields["corporate_offer"].queryset)
     assert choices == [active]
     assert CorporateOffer.objects.count() == 2
+
+
+def test_the_customer_page_lists_the_corporate_subscription(client, staff_user, yearly):
+    client.force_login(staff_user)
+
+    response = client.get(reverse("admin:subscriptions_customer_change", args=[yearly.customer_id]))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Company licence" in page
+    assert "Corporate: by usage" in page
