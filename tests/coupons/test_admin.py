@@ -267,3 +267,40 @@ def test_customer_support_sees_coupons_but_changes_nothing(client, django_user_m
     assert response.status_code == 403
     assert Campaign.objects.get().status == "active"
     assert Code.objects.filter(disabled=True).count() == 0
+
+
+def test_staff_edit_a_campaign_through_the_update_service(staff):
+    campaign = make_campaign(template="EDIT-######", quantity=2)
+    url = reverse("admin:coupons_campaign_change", args=[campaign.pk])
+    form = staff.get(url).context["adminform"].form
+    data = {
+        name: form[name].value() if form[name].value() is not None else ""
+        for name in form.fields
+        if name != "discounted_products"
+    }
+    data.update(
+        name="Renamed",
+        discount_percent="35",
+        valid_from_0="2026-01-01",
+        valid_from_1="00:00:00",
+        valid_until_0="",
+        valid_until_1="",
+    )
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = Campaign.objects.get()
+    assert (stored.name, str(stored.discount_percent)) == ("Renamed", "35.00")
+    assert stored.template == "EDIT-######"
+
+
+def test_a_code_page_opens_read_only(staff):
+    make_campaign(quantity=1)
+    code = Code.objects.get()
+
+    response = staff.get(reverse("admin:coupons_code_change", args=[code.pk]))
+
+    assert response.status_code == 200
+    assert code.code.encode() in response.content
+    assert b'name="_save"' not in response.content
