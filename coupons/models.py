@@ -34,8 +34,8 @@ CODE_MAX_LENGTH = 64
 
 class Campaign(ValidityMixin, models.Model):
     class Kind(models.TextChoices):
-        COUPON = "coupon", _("Coupon (one purchase, then spent)")
-        VOUCHER = "voucher", _("Voucher (redeemable any time, grants the bundle)")
+        COUPON = "coupon", _("Coupon")
+        VOUCHER = "voucher", _("Voucher")
 
     class Charset(models.TextChoices):
         NUMERIC = "numeric", _("Numeric")
@@ -69,7 +69,16 @@ class Campaign(ValidityMixin, models.Model):
         blank=True,
         help_text=_("Who owns the campaign; for information only."),
     )
-    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.COUPON)
+    kind = models.CharField(
+        _("type"),
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.COUPON,
+        help_text=_(
+            "Coupon: a discount at checkout, for that purchase, then spent. Voucher: "
+            "redeemable at any time while valid; grants the bundle for free billing periods."
+        ),
+    )
     charset = models.CharField(
         _("code charset"), max_length=12, choices=Charset.choices, default=Charset.ALPHANUMERIC
     )
