@@ -234,6 +234,10 @@ class Campaign(ValidityMixin, models.Model):
     def _check_template(self, errors: dict) -> None:
         if not self.template or not self.quantity or self.quantity < 1 or self.range_start is None:
             return  # the fields' own validation says what is missing
+        if any(char.isspace() or not char.isprintable() for char in self.template):
+            message = _("Codes are typed by people: use no spaces in the template.")
+            errors.setdefault("template", []).append(ValidationError(message, code="template"))
+            return
         if code_rules.literal_code(self.template, self.quantity) is not None:
             return
         try:

@@ -65,6 +65,7 @@ def _refused(field: str, **values) -> ValidationError:
         ("template", {"template": "X-###", "quantity": 1}),
         ("template", {"template": "X-#####", "quantity": 1000}),
         ("template", {"template": "NO-PLACEHOLDER", "quantity": 2}),
+        ("template", {"template": "SPRING ######"}),
         ("discount_type", {"discount_type": "", "discount_percent": None}),
         ("discount_percent", {"discount_percent": Decimal("100.01")}),
         ("discount_amount", {"discount_type": "amount", "discount_amount": Decimal("1.005")}),
