@@ -8,8 +8,9 @@ Today it seeds the catalog (`catalog.demo.seed_catalog`), the people
 (`subscriptions.demo.seed_people`: one staff login per role, a portal customer) and
 customer accounts with subscriptions (`subscriptions.demo.seed_customers`), a corporate
 customer on a corporate offer (`subscriptions.demo.seed_corporate_customer`) and its
-users with access (`seats.demo.seed_corporate_seats`). Later issues add their seed
-functions here: invoices, coupons.
+users with access (`seats.demo.seed_corporate_seats`), and coupon campaigns with their
+codes (`coupons.demo.seed_coupons`). Later issues add their seed functions here:
+invoices.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import transaction
 
 from catalog import models as catalog
 from catalog.demo import SeedError, seed_catalog
+from coupons.demo import seed_coupons
 from seats.demo import seed_corporate_seats
 from subscriptions.demo import (
     CORPORATE_ADMIN,
@@ -43,6 +45,7 @@ class Command(BaseCommand):
                     "customers": seed_customers(),
                     "corporate": seed_corporate_customer(),
                     "seats": seed_corporate_seats(),
+                    "coupons": seed_coupons(),
                 }
         except SeedError as error:
             raise CommandError(str(error)) from error
