@@ -1,6 +1,6 @@
 """The merchant backend for users, customers, subscriptions and payment methods: one
 module per area."""
 
-from . import customers, payments, subscriptions, users
+from . import coupons, customers, payments, subscriptions, users
 
-__all__ = ["customers", "payments", "subscriptions", "users"]
+__all__ = ["coupons", "customers", "payments", "subscriptions", "users"]

@@ -31,7 +31,14 @@ from catalog.admin.base import money_display
 from catalog.models import Bundle, Offer, Product, Status
 from subscriptions.admin.corporate import corporate_add_view
 from subscriptions.exceptions import PurchaseRefused, SubscriptionError
-from subscriptions.models import Activity, Charge, Customer, Subscription, SubscriptionItem
+from subscriptions.models import (
+    Activity,
+    Charge,
+    CouponRedemption,
+    Customer,
+    Subscription,
+    SubscriptionItem,
+)
 from subscriptions.resources import SubscriptionImportResource
 from subscriptions.services import lifecycle
 from subscriptions.services.purchase import (
@@ -74,6 +81,23 @@ class ChargeInline(ReadOnlyInline):
         "created_at",
         "invoiced_at",
     )
+
+
+class CouponRedemptionInline(ReadOnlyInline):
+    model = CouponRedemption
+    verbose_name_plural = _("coupon or voucher")
+    fields = readonly_fields = (
+        "code",
+        "campaign",
+        "kind",
+        "list_price",
+        "discount_amount",
+        "periods",
+        "redeemed_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CouponRedemption]:
+        return super().get_queryset(request).select_related("code", "campaign")
 
 
 class ActivityInline(ReadOnlyInline):
@@ -256,7 +280,7 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
         "corporate_offer__name",
     )
     date_hierarchy = "started_at"
-    inlines = (ItemInline, ChargeInline, ActivityInline)
+    inlines = (ItemInline, CouponRedemptionInline, ChargeInline, ActivityInline)
     resource_classes = (SubscriptionImportResource,)
     import_form_class = SubscriptionImportForm
     confirm_form_class = SubscriptionConfirmImportForm

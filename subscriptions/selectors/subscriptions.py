@@ -13,14 +13,20 @@ from subscriptions.models import Charge, Customer, Subscription, SubscriptionIte
 
 def subscription_list_for_customer(*, customer: Customer) -> QuerySet[Subscription]:
     """The customer's subscriptions, newest first, with what a list or detail page shows
-    (offer, term, payment method, products and their bundles) in a fixed number of
+    (offer, term, payment method, coupon, products and their bundles) in a fixed number of
     queries."""
     items = SubscriptionItem.objects.select_related("product", "bundle").order_by(
         "source", "bundle__name", "product__name", "id"
     )
     return (
         Subscription.objects.filter(customer=customer)
-        .select_related("offer", "corporate_offer", "term", "payment_method")
+        .select_related(
+            "offer",
+            "corporate_offer",
+            "term",
+            "payment_method",
+            "coupon_redemption__code",
+        )
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-started_at", "-id")
     )

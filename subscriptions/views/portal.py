@@ -22,7 +22,7 @@ from catalog.models.base import describe_period
 from catalog.money import format_money
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.forms_portal import CANCEL_MODES, CancelForm, CustomerDetailsForm
-from subscriptions.models import Subscription, SubscriptionItem
+from subscriptions.models import CouponRedemption, Subscription, SubscriptionItem
 from subscriptions.selectors.customers import customer_for_user
 from subscriptions.selectors.subscriptions import (
     subscription_get_for_customer,
@@ -59,10 +59,29 @@ def price_label(subscription: Subscription) -> str:
             "period": describe_period(count, unit)
         }
     price = money(subscription.price_amount, subscription.currency)
+    redemption = _redemption(subscription)
+    if redemption is not None:
+        price = _("%(price)s with code %(code)s (instead of %(list_price)s)") % {
+            "price": money(redemption.price_after_discount, subscription.currency),
+            "code": redemption.code.code,
+            "list_price": money(redemption.list_price, subscription.currency),
+        }
     if not unit or not count:
         return price
     period = PER_UNIT[PeriodUnit(unit)] if count == 1 else describe_period(count, unit)
+    if redemption is not None and redemption.kind == CouponRedemption.Kind.VOUCHER:
+        return _("Free with voucher %(code)s for %(periods)s") % {
+            "code": redemption.code.code,
+            "periods": describe_period(count * (redemption.periods or 1), unit),
+        }
     return f"{price} / {period}"
+
+
+def _redemption(subscription: Subscription) -> CouponRedemption | None:
+    try:
+        return subscription.coupon_redemption
+    except CouponRedemption.DoesNotExist:
+        return None
 
 
 def decorate(subscriptions: Iterable[Subscription]) -> list[Subscription]:

@@ -394,3 +394,16 @@ def test_create_account_with_an_email_taken_since_the_form_checked_it(
     }
     assert (User.objects.count(), Customer.objects.count()) == (1, 1)
     assert "_auth_user_id" not in client.session
+
+
+def test_the_subscription_shows_the_price_with_the_coupon(client, buyer, offer):
+    code = _campaign_for(offer)
+    client.force_login(buyer)
+    client.post(url(), {"payment_method": "invoice", "coupon_code": code})
+    subscription = Subscription.objects.get()
+
+    html = client.get(
+        reverse("subscriptions:subscription_detail", args=[subscription.public_id])
+    ).content.decode()
+
+    assert f"€7.99 with code {code} (instead of €9.99) / month" in html

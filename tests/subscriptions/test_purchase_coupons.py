@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.db import close_old_connections
+from django.urls import reverse
 
 from catalog.models import Offer, PeriodUnit
 from coupons.models import Code
@@ -274,3 +275,20 @@ def test_50_buyers_racing_for_a_code_with_10_redemptions_get_exactly_10(addon):
     assert CouponRedemption.objects.filter(code__code=code).count() == 10
     assert Code.objects.get(code=code).redeemed_count == 10
     assert Subscription.objects.count() == 10
+
+
+def test_staff_see_redemptions_in_the_admin_read_only(admin_client, addon):
+    code = _code(addon["campaign"])
+    subscription = _buy(addon["offer"], code)
+
+    listing = admin_client.get(reverse("admin:subscriptions_couponredemption_changelist"))
+    detail = admin_client.get(
+        reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    )
+    add = admin_client.get(reverse("admin:subscriptions_couponredemption_add"))
+
+    assert listing.status_code == 200
+    assert code in listing.content.decode()
+    assert detail.status_code == 200
+    assert code in detail.content.decode()
+    assert add.status_code == 403

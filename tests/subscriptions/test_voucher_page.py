@@ -135,3 +135,12 @@ def test_the_page_needs_a_login(client):
 
     assert response.status_code == 302
     assert reverse("subscriptions:login") in response["Location"]
+
+
+def test_the_subscription_pages_show_the_voucher(client, reader, voucher):
+    client.force_login(reader)
+    client.post(URL, {"code": voucher["codes"][0], "offer": "archive-monthly", "intent": "redeem"})
+
+    html = client.get(reverse("subscriptions:subscription_list")).content.decode()
+
+    assert f"Free with voucher {voucher['codes'][0]} for 3 months" in html
