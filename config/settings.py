@@ -188,6 +188,26 @@ if env.str("REDIS_URL", default=""):
 else:
     Q_CLUSTER["orm"] = "default"
 
+# The cache must be shared by web and worker processes: the CSV import's progress is
+# written by a worker and read by the page, and the coupon guess throttle must count
+# across workers. Redis when REDIS_URL is set (several machines); otherwise files in
+# KONTOR_CACHE_DIR (one machine, e.g. `make demo`). Not the database cache: its writes
+# would roll back with a refused purchase, and the throttle would forget the guess.
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("KONTOR_CACHE_DIR", default="") or str(BASE_DIR / ".cache"),
+        }
+    }
+
 # Kontor's own settings.
 KONTOR_MERCHANT_NAME = env.str("KONTOR_MERCHANT_NAME", default="Kontor")
 # The site's public origin (scheme://host[:port], no path): absolute links in e-mails
