@@ -33,7 +33,7 @@ subscriptions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -44,11 +44,8 @@ from catalog.models import CorporateContract, CorporateOffer, Status
 from catalog.models import PaymentMethod as PaymentKind
 from catalog.money import round_money
 from catalog.periods import period_bounds
-from notifications.events import EventType
-from notifications.services import emit
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.models import (
-    Activity,
     Customer,
     PaymentMethod,
     Subscription,
@@ -56,6 +53,7 @@ from subscriptions.models import (
     User,
 )
 from subscriptions.services.payments import payment_method_add
+from subscriptions.services.purchase import subscription_created_record
 
 INVOICE = PaymentKind.INVOICE.value
 
@@ -112,7 +110,12 @@ def corporate_subscription_create(
         )
         for contract in contracts
     )
-    _record(subscription, customer, corporate_offer, actor, now)
+    subscription_created_record(
+        subscription=subscription,
+        actor=actor,
+        message=_("Corporate subscription to %(offer)s created.") % {"offer": corporate_offer.name},
+        now=now,
+    )
     return subscription
 
 
@@ -199,35 +202,4 @@ def _create_subscription(
         current_period_start=period_start,
         current_period_end=period_end,
         payment_method=payment_method,
-    )
-
-
-def _record(
-    subscription: Subscription,
-    customer: Customer,
-    corporate_offer: CorporateOffer,
-    actor: User | None,
-    now: datetime,
-) -> None:
-    Activity.objects.create(
-        customer=customer,
-        subscription=subscription,
-        actor=actor,
-        verb="subscription.created",
-        message=_("Corporate subscription to %(offer)s created.") % {"offer": corporate_offer.name},
-    )
-    end = subscription.current_period_end
-    emit(
-        type=EventType.SUBSCRIPTION_CREATED,
-        subject=subscription,
-        occurred_at=now,
-        payload={
-            "subscription": str(subscription.public_id),
-            "customer": str(customer.public_id),
-            "offer": None,
-            "corporate_offer": corporate_offer.code,
-            "price": str(subscription.price_amount),
-            "currency": subscription.currency,
-            "current_period_end": end.astimezone(UTC).isoformat() if end else None,
-        },
     )

@@ -396,12 +396,31 @@ def _record(
     if customer.main_user_id is None and actor is not None and actor.customer_id == customer.pk:
         customer.main_user = actor
         customer.save(update_fields=["main_user", "updated_at"])
+    subscription_created_record(
+        subscription=subscription,
+        actor=actor,
+        message=_("Bought %(offer)s.") % {"offer": offer.name},
+        now=now,
+        redemption=redemption,
+    )
+
+
+def subscription_created_record(
+    *,
+    subscription: Subscription,
+    actor: User | None,
+    message: str,
+    now: datetime,
+    redemption: CouponRedemption | None = None,
+) -> None:
+    """The activity row and the `subscription.created` event of a new subscription (a
+    purchase or a corporate deal): one payload shape for both."""
     Activity.objects.create(
-        customer=customer,
+        customer=subscription.customer,
         subscription=subscription,
         actor=actor,
         verb="subscription.created",
-        message=_("Bought %(offer)s.") % {"offer": offer.name},
+        message=message,
     )
     end = subscription.current_period_end
     emit(
@@ -410,8 +429,11 @@ def _record(
         occurred_at=now,
         payload={
             "subscription": str(subscription.public_id),
-            "customer": str(customer.public_id),
-            "offer": offer.code,
+            "customer": str(subscription.customer.public_id),
+            "offer": subscription.offer.code if subscription.offer_id else None,
+            "corporate_offer": (
+                subscription.corporate_offer.code if subscription.corporate_offer_id else None
+            ),
             "price": str(subscription.price_amount),
             "currency": subscription.currency,
             "current_period_end": end.astimezone(UTC).isoformat() if end else None,

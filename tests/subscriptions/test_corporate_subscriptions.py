@@ -130,6 +130,7 @@ def test_create_records_the_activity_and_the_created_event(customer, bundle_offe
         "price": "0.00",
         "currency": "EUR",
         "current_period_end": "2027-04-15T10:00:00+00:00",
+        "coupon": None,
     }
 
 

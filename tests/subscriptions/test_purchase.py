@@ -332,6 +332,7 @@ def test_purchase_copies_what_was_sold(catalog, django_capture_on_commit_callbac
         "price": "9.99",
         "currency": "EUR",
         "current_period_end": "2026-04-10T08:30:00+00:00",
+        "corporate_offer": None,
         "coupon": None,
     }
     assert len(callbacks) == 2  # dispatch queued after commit, then its sends
