@@ -4,45 +4,31 @@ left give exactly 10)."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from coupons.exceptions import CouponRefused
 from coupons.models import Code
 from coupons.services import code_claim
+from tests.concurrency import race
 from tests.coupons.factories import NOW, make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _race(calls) -> list[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    """Each call in its own transaction; a refusal's reason, or "ok"."""
 
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                call()
-            outcome = "ok"
-        except CouponRefused as error:
-            outcome = error.reason
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
+    def claim_in_transaction(call):
+        with transaction.atomic():
+            call()
 
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return race(
+        [lambda call=call: claim_in_transaction(call) for call in calls],
+        lambda error: error.reason if isinstance(error, CouponRefused) else None,
+    )
 
 
 def test_fifty_claims_of_a_code_with_ten_left_give_exactly_ten():

@@ -3,49 +3,31 @@ transactions on PostgreSQL, released together by a barrier (issue 5, "Done when"
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from seats.exceptions import InvitationInvalid, SeatError
 from seats.models import Invitation, LogEntry, UserSubscription
 from seats.services.invitations import invitation_create, invitation_redeem
 from seats.services.seats import seats_taken, user_subscription_start
+from tests.concurrency import race
 from tests.seats.factories import NOW, SeatAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _outcome(error: Exception) -> str | None:
+    """A refusal's class name (and an invitation's reason); None for anything else."""
+    if isinstance(error, InvitationInvalid):
+        return f"InvitationInvalid:{error.reason}"
+    if isinstance(error, SeatError):
+        return type(error).__name__
+    return None
+
+
 def _race(calls) -> list[str]:
-    """Run every call in its own thread at the same moment; what each one ended with:
-    "ok", or the refusal's class name and reason."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            call()
-            outcome = "ok"
-        except InvitationInvalid as error:
-            outcome = f"InvitationInvalid:{error.reason}"
-        except SeatError as error:
-            outcome = type(error).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return race(calls, _outcome)
 
 
 def test_twenty_invitations_and_activations_at_once_take_exactly_the_five_free_seats():
