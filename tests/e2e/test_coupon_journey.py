@@ -41,7 +41,7 @@ def offer(transactional_db) -> Offer:
 
 
 @pytest.fixture
-def staff(transactional_db) -> User:
+def staff(staff_roles) -> User:
     user = User.objects.create_user(
         email="catalog@example.com", password=PASSWORD, is_staff=True, first_name="Cat"
     )
