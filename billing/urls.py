@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import views, views_portal
 
 app_name = "billing"
 
 urlpatterns = [
+    # The customer's invoices (views_portal.py): own invoices only, 404 for others.
+    path("invoices/<uuid:public_id>/pdf/", views_portal.invoice_pdf, name="invoice_pdf"),
     path(
         "contracts/<int:pk>/price-chart.svg",
         views.contract_price_chart,

@@ -210,6 +210,18 @@ else:
 
 # Kontor's own settings.
 KONTOR_MERCHANT_NAME = env.str("KONTOR_MERCHANT_NAME", default="Kontor")
+# What invoices print about the merchant (SPEC §4): address lines separated by "|", the
+# VAT id, the country (ISO code; reverse charge applies to EU companies elsewhere), the
+# bank account for transfers, and the payment term.
+KONTOR_MERCHANT_ADDRESS = env.str(
+    "KONTOR_MERCHANT_ADDRESS", default="Kontor GmbH|Musterstraße 1|10115 Berlin"
+)
+KONTOR_MERCHANT_VAT_ID = env.str("KONTOR_MERCHANT_VAT_ID", default="DE123456789")
+KONTOR_MERCHANT_COUNTRY = env.str("KONTOR_MERCHANT_COUNTRY", default="DE")
+KONTOR_MERCHANT_IBAN = env.str("KONTOR_MERCHANT_IBAN", default="DE89370400440532013000")
+KONTOR_MERCHANT_BIC = env.str("KONTOR_MERCHANT_BIC", default="COBADEFFXXX")
+KONTOR_MERCHANT_BANK = env.str("KONTOR_MERCHANT_BANK", default="Commerzbank")
+KONTOR_PAYMENT_TERMS_DAYS = env.int("KONTOR_PAYMENT_TERMS_DAYS", default=14)
 # The site's public origin (scheme://host[:port], no path): absolute links in e-mails
 # (invitations, "user added") are built on it.
 KONTOR_PUBLIC_URL = env.str("KONTOR_PUBLIC_URL", default="http://127.0.0.1:8000")
