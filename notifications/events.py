@@ -39,6 +39,8 @@ class EventType(models.TextChoices):
     INVITATION_EXPIRING = "invitation.expiring", _("Invitation about to expire")
     # Billing.
     INVOICE_ISSUED = "invoice.issued", _("Invoice issued")
+    INVOICE_PAID = "invoice.paid", _("Invoice paid")
+    CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
     PAYMENT_FAILED = "payment.failed", _("Payment failed")
     # A test message staff send to one endpoint from the admin.
     PING = "ping", _("Test ping")

@@ -305,7 +305,20 @@ def issued_event(invoice: Invoice, now: datetime) -> dict:
 
 
 def emit_issued(invoice: Invoice, now: datetime) -> None:
+    """INVOICE_ISSUED (with the e-mail) for an invoice, CREDIT_NOTE_ISSUED (no e-mail)
+    for a credit note."""
     event = issued_event(invoice, now)
+    if invoice.kind == Invoice.Kind.CREDIT_NOTE:
+        emit(
+            type=EventType.CREDIT_NOTE_ISSUED,
+            payload={
+                **event["payload"],
+                "credited_invoice": str(invoice.credited_invoice.public_id),
+            },
+            subject=invoice,
+            occurred_at=now,
+        )
+        return
     emit(
         type=EventType.INVOICE_ISSUED,
         payload=event["payload"],
@@ -361,3 +374,44 @@ def credit_note_issue(
     credit_note = invoice_create(draft=draft)
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
     return invoice_issue(invoice=credit_note, now=now)
+
+
+# --- payment -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_mark_paid(
+    *, invoice: Invoice, amount: Decimal | None = None, now: datetime | None = None
+) -> Invoice:
+    """Record a payment on an open or overdue invoice (staff, or a gateway's success):
+    `amount` (default: what is due) adds to the amount paid; once nothing is due the
+    invoice is paid and the "invoice paid" event is emitted."""
+    now = now or timezone.now()
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in (
+        Invoice.Status.OPEN,
+        Invoice.Status.OVERDUE,
+    ):
+        raise InvoiceError(_("Only an open or overdue invoice can be paid."))
+    amount = invoice.amount_due if amount is None else amount
+    if amount <= 0 or amount > invoice.amount_due:
+        raise InvoiceError(
+            _("Enter an amount between 0.01 and %(due)s.") % {"due": invoice.amount_due}
+        )
+    invoice.amount_paid += amount
+    if invoice.amount_due == 0:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+        emit(
+            type=EventType.INVOICE_PAID,
+            payload={
+                "invoice": str(invoice.public_id),
+                "number": invoice.number,
+                "customer": str(invoice.customer.public_id),
+                "gross": str(invoice.gross_amount),
+                "currency": invoice.currency,
+            },
+            subject=invoice,
+            occurred_at=now,
+        )
+    invoice.save(update_fields=["amount_paid", "status", "paid_at"])
+    return invoice
