@@ -170,6 +170,7 @@ class CorporateContractAdmin(CatalogAdmin):
                     "pricing_strategy",
                     "package_size",
                     "tier_mode",
+                    "user_counting",
                 ]
             },
         ),

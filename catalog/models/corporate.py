@@ -55,6 +55,17 @@ class CorporateContract(CatalogModel):
         GRADUATED = "graduated", _("Graduated: each unit at the price of its own tier")
         STAIRSTEP = "stairstep", _("Stairstep: one flat price for the tier reached")
 
+    class UserCounting(models.TextChoices):
+        """Which users of an accounting period are billed (billing.usage counts them)."""
+
+        ANY_TIME = "any_time", _("Users active at any time in the period")
+        PEAK = "peak", _("Peak number of users active at the same time")
+        PERIOD_END = "period_end", _("Users active at the end of the period")
+        DAILY_AVERAGE = (
+            "daily_average",
+            _("Average number of users active per day (rounded up to a whole user)"),
+        )
+
     # The terms that every contract of one corporate offer must share.
     TERM_FIELDS = (
         "duration_kind",
@@ -145,6 +156,13 @@ class CorporateContract(CatalogModel):
     )
     tier_mode = models.CharField(
         _("tier mode"), max_length=10, choices=TierMode.choices, default=TierMode.VOLUME
+    )
+    user_counting = models.CharField(
+        _("users counted"),
+        max_length=16,
+        choices=UserCounting.choices,
+        default=UserCounting.ANY_TIME,
+        help_text=_("Which users of an accounting period are billed."),
     )
     maximum_users = models.PositiveIntegerField(
         _("maximum users"),
