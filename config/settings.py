@@ -181,6 +181,9 @@ Q_CLUSTER = {
     "max_attempts": 5,
     "catch_up": False,
     "save_limit": 1000,
+    # PDF rendering (WeasyPrint) grows a worker by 10-15 MB a page: a worker above this
+    # many kilobytes is replaced after its task.
+    "max_rss": env.int("KONTOR_Q_MAX_RSS_KB", default=400_000),
     "label": _("Task queue"),
 }
 if env.str("REDIS_URL", default=""):
