@@ -1,0 +1,66 @@
+"""Billing runs in the merchant backend: read-only, a record of what each run did."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
+
+from billing.models import BillingRun
+
+from .invoices import ReadOnlyAdmin
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/billing/billingrun/change_list.html"
+    list_display = (
+        "run_date",
+        "status",
+        "started_at",
+        "finished_at",
+        "subscriptions_due",
+        "chunks",
+        "invoices_created",
+        "error_count",
+    )
+    list_filter = ("status", "trigger")
+    date_hierarchy = "run_date"
+    fields = (
+        "run_date",
+        "status",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "subscriptions_due",
+        "chunks",
+        "invoices_created",
+        "error_list",
+        "public_id",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("chunks done"))
+    def chunks(self, run: BillingRun) -> str:
+        return f"{run.chunks_done} / {run.chunks_total}"
+
+    @admin.display(description=gettext_lazy("errors"))
+    def error_count(self, run: BillingRun) -> int:
+        return len(run.errors or [])
+
+    @admin.display(description=gettext_lazy("errors"))
+    def error_list(self, run: BillingRun) -> str | None:
+        """Each error as the run recorded it (a message, or a mapping of details)."""
+        errors = run.errors or []
+        if not errors:
+            return None
+        return format_html(
+            '<ul class="kontor-run-errors">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((_error_text(error),) for error in errors)),
+        )
+
+
+def _error_text(error) -> str:
+    if isinstance(error, dict):
+        return "; ".join(f"{key}: {value}" for key, value in error.items())
+    return str(error)
