@@ -13,7 +13,8 @@ PDF is the document as issued: a later payment or credit note does not rewrite i
 database allows setting `pdf` once and refuses changing it), the portal shows the
 current status beside it.
 
-WeasyPrint is heavy to import: import this module lazily (billing.tasks, the views).
+WeasyPrint is heavy to import: it is imported only where a PDF is rendered, so the
+portal pages may use this module's formatting helpers (`format_unit_price`, …).
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from weasyprint import CSS, HTML
 
 from billing.models import Invoice, InvoiceLine
+from catalog.models import CorporateContract
 from catalog.money import format_money, round_money
 
 logger = logging.getLogger(__name__)
@@ -46,15 +46,8 @@ TEMPLATE = "billing/pdf/invoice.html"
 STYLESHEET = "css/invoice-pdf.css"
 HUNDRED = Decimal(100)
 
-# How a usage line counted its users (InvoiceLine.counting, the contract's setting).
-COUNTING = {
-    "any_time": gettext_lazy("Users active at any time in the period"),
-    "peak": gettext_lazy("Peak number of users active at the same time"),
-    "peak_concurrent": gettext_lazy("Peak number of users active at the same time"),
-    "period_end": gettext_lazy("Users active at the end of the period"),
-    "at_period_end": gettext_lazy("Users active at the end of the period"),
-    "daily_average": gettext_lazy("Average users per day of the period, rounded up"),
-}
+# How a usage line counted its users (InvoiceLine.counting: the contract's setting).
+COUNTING = dict(CorporateContract.UserCounting.choices)
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ def _local_date(value: datetime | None) -> date | None:
     return timezone.localtime(value).date() if value else None
 
 
-def _last_day(period_end: datetime | None) -> date | None:
+def period_last_day(period_end: datetime | None) -> date | None:
     """The last day a half-open period [start, end) includes (end at midnight: the day
     before)."""
     if period_end is None:
@@ -106,7 +99,7 @@ def _money(amount: Decimal, currency: str, language: str) -> str:
     return format_money(amount, currency, language)
 
 
-def _unit_price(amount: Decimal, currency: str, language: str) -> str:
+def format_unit_price(amount: Decimal, currency: str, language: str) -> str:
     """Unit prices keep up to four decimals (0.4950 €) but never show trailing zeros
     beyond the currency's own (2.5000 → 2.50 €)."""
     if amount == round_money(amount, currency):
@@ -116,11 +109,11 @@ def _unit_price(amount: Decimal, currency: str, language: str) -> str:
     )
 
 
-def _quantity(quantity: Decimal, language: str) -> str:
+def format_quantity(quantity: Decimal, language: str) -> str:
     return format_decimal(quantity, format="#,##0.###", locale=language)
 
 
-def _rate(rate: Decimal, language: str) -> str:
+def format_rate(rate: Decimal, language: str) -> str:
     return format_percent(rate / HUNDRED, locale=language, decimal_quantization=False)
 
 
@@ -131,10 +124,10 @@ def _lines(invoice: Invoice, lines: list[InvoiceLine], language: str) -> list[Pd
             position=line.position,
             description=line.description,
             note=str(COUNTING.get(line.counting, "")) if line.counting else "",
-            quantity=_quantity(line.quantity, language),
-            unit_price=_unit_price(line.unit_price, cur, language),
+            quantity=format_quantity(line.quantity, language),
+            unit_price=format_unit_price(line.unit_price, cur, language),
             net=_money(line.net_amount, cur, language),
-            tax_rate=_rate(line.tax_rate, language),
+            tax_rate=format_rate(line.tax_rate, language),
             tax=_money(line.tax_amount, cur, language),
             gross=_money(line.gross_amount, cur, language),
         )
@@ -153,7 +146,7 @@ def _tax_breakdown(invoice: Invoice, lines: list[InvoiceLine], language: str) ->
     cur = invoice.currency
     return [
         TaxRow(
-            rate=_rate(rate, language),
+            rate=format_rate(rate, language),
             net=_money(net, cur, language),
             tax=_money(tax, cur, language),
             gross=_money(gross, cur, language),
@@ -198,7 +191,7 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "due_date": _date(_local_date(invoice.due_at)),
         "paid_date": _date(_local_date(invoice.paid_at)),
         "period_from": _date(_local_date(invoice.period_start)),
-        "period_until": _date(_last_day(invoice.period_end)),
+        "period_until": _date(period_last_day(invoice.period_end)),
         "credited_number": invoice.credited_invoice.number if is_credit_note else "",
         "lines": _lines(invoice, lines, language),
         "tax_rows": _tax_breakdown(invoice, lines, language),
@@ -211,7 +204,9 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
     }
 
 
-def _stylesheet() -> CSS:
+def _stylesheet():
+    from weasyprint import CSS
+
     path = finders.find(STYLESHEET)
     if not path:
         raise FileNotFoundError(STYLESHEET)
@@ -226,6 +221,8 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         raise ValueError("Only an issued invoice has a PDF.")
     with translation.override(_language(invoice)):
         html = render_to_string(TEMPLATE, invoice_pdf_context(invoice))
+    from weasyprint import HTML  # heavy: only where a PDF is rendered
+
     base_url = Path(settings.BASE_DIR).as_uri() + "/"
     document = HTML(string=html, base_url=base_url)
     return document.write_pdf(stylesheets=[_stylesheet()])

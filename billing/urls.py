@@ -6,6 +6,8 @@ app_name = "billing"
 
 urlpatterns = [
     # The customer's invoices (views_portal.py): own invoices only, 404 for others.
+    path("invoices/", views_portal.invoice_list, name="invoice_list"),
+    path("invoices/<uuid:public_id>/", views_portal.invoice_detail, name="invoice_detail"),
     path("invoices/<uuid:public_id>/pdf/", views_portal.invoice_pdf, name="invoice_pdf"),
     path(
         "contracts/<int:pk>/price-chart.svg",
