@@ -8,3 +8,34 @@ def render_pdf(invoice_id: int) -> None:
     from billing.pdf import invoice_pdf_store  # billing.pdf imports WeasyPrint: load lazily
 
     invoice_pdf_store(invoice_id=invoice_id)
+
+
+def render_pdfs(invoice_ids: list[int]) -> None:
+    """Render and store the PDFs of a billing-run chunk's invoices (one task per chunk);
+    ones stored already are skipped, so running it twice is harmless."""
+    from billing.pdf import invoice_pdf_store  # billing.pdf imports WeasyPrint: load lazily
+
+    for invoice_id in invoice_ids:
+        invoice_pdf_store(invoice_id=invoice_id)
+
+
+def dispatch_events(event_ids: list[int]) -> int:
+    """Dispatch the INVOICE_ISSUED events of a billing-run chunk; ones dispatched already
+    are skipped, and the notifications sweep does any this task loses."""
+    from notifications.services import event_dispatch
+
+    return sum(event_dispatch(event_id=event_id) for event_id in event_ids)
+
+
+def bill_chunk(run_id: int, subscription_ids: list[int]) -> int:
+    """Invoice one chunk of a billing run (billing.services.runs); safe to run twice."""
+    from billing.services.runs import billing_run_chunk
+
+    return billing_run_chunk(run_id=run_id, subscription_ids=subscription_ids)
+
+
+def run_billing() -> int:
+    """The daily billing run for today (merchant time); its chunks become tasks."""
+    from billing.services.runs import billing_run_for_date
+
+    return billing_run_for_date()

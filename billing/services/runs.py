@@ -1,0 +1,277 @@
+"""Billing runs (SPEC §4, issue 7 item 3): find what is due, invoice it in chunks.
+
+`billing_run_start(run_date=…, trigger=…)` records a BillingRun, finds the subscriptions
+with something due by the end of `run_date` on the merchant's clock (corporate periods
+that have ended, regular periods that have started, one-time purchases, uninvoiced
+penalties; see billing.services.run_drafts for what each invoice says), splits them into
+chunks of CHUNK_SIZE and hands each chunk to `billing_run_chunk` — inline (the command,
+the benchmark) or as a Django-Q2 task (`billing.tasks.bill_chunk`) so several workers
+share the work.
+
+A chunk is **one transaction**: it locks its subscriptions with
+`select_for_update(skip_locked=True)` (a subscription another run is invoicing right
+now is left to that run), re-reads what is invoiced already under the lock, builds the
+drafts in memory, counts users in one query, and writes and issues everything at once
+(billing.services.run_issue). So two runs at once make one invoice per subscription
+and period (the unique constraint `invoice_once_per_subscription_and_period` would
+refuse a second anyway), numbers have no gaps (allocated under the series lock in the
+same transaction), and a chunk that crashes leaves nothing: its subscriptions are still
+due, so the next run — the daily schedule, or `manage.py run_billing` — invoices them.
+The run's counters and errors are updated in the chunk's transaction too.
+
+A subscription that cannot be invoiced (e.g. a contract without valid tiers) is
+recorded in the run's errors with the reason; the chunk's other subscriptions are
+invoiced. The number of queries grows with the number of chunks, not of subscriptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from billing.models import BillingRun, Invoice
+from billing.services.run_drafts import (
+    BillingRefused,
+    ChunkData,
+    Planned,
+    due_periods,
+    plan_corporate,
+    usage_windows,
+)
+from billing.services.run_drafts import drafts_for as _drafts_for
+from billing.services.run_issue import invoices_issue_bulk
+from billing.usage import billable_users
+from catalog.models import CorporateOfferContract
+from seats.models import SeatAccount
+from subscriptions.models import Charge, CouponRedemption, Subscription, SubscriptionItem
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+
+
+class Trigger:
+    SCHEDULE = "schedule"
+    COMMAND = "command"
+    STAFF = "staff"
+
+
+def run_cutoff(run_date: date) -> datetime:
+    """The end of `run_date` on the merchant's clock (exclusive)."""
+    midnight = datetime.combine(run_date + timedelta(days=1), time())
+    return timezone.make_aware(midnight, timezone.get_current_timezone())
+
+
+# --- finding what is due -------------------------------------------------------------
+
+
+def _last_invoiced(subscription_ids=None) -> dict[int, datetime]:
+    rows = Invoice.objects.filter(
+        kind=Invoice.Kind.INVOICE, subscription__isnull=False, period_start__isnull=False
+    )
+    if subscription_ids is not None:
+        rows = rows.filter(subscription_id__in=subscription_ids)
+    return dict(
+        rows.values("subscription_id")
+        .annotate(last=Max("period_start"))
+        .values_list("subscription_id", "last")
+    )
+
+
+def due_subscription_ids(*, cutoff: datetime, now: datetime) -> list[int]:
+    """Ids (ascending) of subscriptions with a period due by `cutoff` or a penalty
+    waiting for an invoice. Two queries and a loop in memory, whatever the count."""
+    last = _last_invoiced()
+    candidates = Subscription.objects.filter(started_at__lt=cutoff).only(
+        "pk", "corporate_offer_id", "status", "started_at", "ends_at", "ended_at",
+        "billing_interval_count", "billing_interval_unit",
+    )  # fmt: skip
+    due = {sub.pk for sub in candidates.iterator(chunk_size=5000)
+           if due_periods(sub, last.get(sub.pk), cutoff, now)}  # fmt: skip
+    due.update(
+        Charge.objects.filter(invoiced_at__isnull=True, subscription__started_at__lt=cutoff)
+        .values_list("subscription_id", flat=True)
+    )  # fmt: skip
+    return sorted(due)
+
+
+# --- a run ---------------------------------------------------------------------------
+
+
+def billing_run_start(
+    *,
+    run_date: date,
+    trigger: str = Trigger.SCHEDULE,
+    inline: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    now: datetime | None = None,
+) -> BillingRun:
+    """Record a run for `run_date` and invoice what is due by the end of that day:
+    chunk by chunk here when `inline`, otherwise one Django-Q2 task per chunk (queued
+    after commit). Returns the run (finished when inline or nothing was due)."""
+    now = now or timezone.now()
+    ids = due_subscription_ids(cutoff=run_cutoff(run_date), now=now)
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    run = BillingRun.objects.create(
+        run_date=run_date,
+        trigger=trigger,
+        started_at=now,
+        subscriptions_due=len(ids),
+        chunks_total=len(chunks),
+        status=BillingRun.Status.RUNNING if chunks else BillingRun.Status.DONE,
+        finished_at=None if chunks else now,
+    )
+    for chunk in chunks:
+        if inline:
+            billing_run_chunk(run_id=run.pk, subscription_ids=chunk)
+        else:
+            transaction.on_commit(
+                lambda chunk=chunk: async_task("billing.tasks.bill_chunk", run.pk, chunk)
+            )
+    run.refresh_from_db()
+    return run
+
+
+def billing_run_chunk(
+    *, run_id: int, subscription_ids: Sequence[int], now: datetime | None = None
+) -> int:
+    """Invoice what is due of these subscriptions (one transaction); returns how many
+    invoices it issued. Safe to run twice: the second finds nothing due."""
+    now = now or timezone.now()
+    run = BillingRun.objects.get(pk=run_id)
+    errors: list[dict] = []
+    try:
+        with transaction.atomic():
+            issued = _bill(run, subscription_ids, errors, now)
+            _record_chunk(run_id, issued, errors, now)
+    except Exception as error:
+        logger.exception("Billing run %s: a chunk failed.", run_id)
+        errors = [{"subscriptions": f"{subscription_ids[0]}-{subscription_ids[-1]}",
+                   "message": _("The chunk failed and was rolled back: %(error)s")
+                   % {"error": error}}]  # fmt: skip
+        _record_chunk(run_id, 0, errors, now)
+        return 0
+    return issued
+
+
+def _bill(run: BillingRun, subscription_ids, errors: list[dict], now: datetime) -> int:
+    subs = list(
+        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("customer", "offer__product", "corporate_offer")
+        .filter(pk__in=subscription_ids)
+        .order_by("pk")
+    )
+    if not subs:
+        return 0
+    cutoff = run_cutoff(run.run_date)
+    last = _last_invoiced([sub.pk for sub in subs])
+    data = _load(subs)
+    planned = []
+    for sub in subs:
+        periods = due_periods(sub, last.get(sub.pk), cutoff, now)
+        if not periods and sub.pk not in data.charges:
+            continue
+        try:
+            plan = plan_corporate(sub, periods, data) if sub.is_corporate else Planned(sub, periods)
+        except BillingRefused as refusal:
+            errors.append(_error(sub, refusal))
+            continue
+        planned.append(plan)
+    windows = usage_windows(planned, data)
+    for window, users in zip(windows, billable_users(windows), strict=True):
+        data.users[(window.account_id, window.product_id, window.start)] = users
+    drafts = []
+    for plan in planned:
+        try:
+            drafts.extend(_drafts_for(plan, data, run.pk))
+        except (BillingRefused, ValueError) as refusal:
+            errors.append(_error(plan.subscription, refusal))
+    invoices = invoices_issue_bulk(drafts=drafts, now=now)
+    charge_ids = [pk for draft in drafts for pk in draft.extra.get("charge_ids", ())]
+    if charge_ids:
+        Charge.objects.filter(pk__in=charge_ids).update(invoiced_at=now)
+    return len(invoices)
+
+
+def _error(sub: Subscription, refusal: Exception) -> dict:
+    return {"subscription": str(sub.public_id), "customer": sub.customer.name,
+            "message": str(refusal)}  # fmt: skip
+
+
+def _load(subs: list[Subscription]) -> ChunkData:
+    """Everything the chunk's drafts need, in a fixed number of queries."""
+    data = ChunkData()
+    ids = [sub.pk for sub in subs]
+    offer_ids = {sub.corporate_offer_id for sub in subs if sub.is_corporate}
+    if offer_ids:
+        rows = (
+            CorporateOfferContract.objects.filter(offer_id__in=offer_ids)
+            .select_related("contract__product")
+            .prefetch_related("contract__tiers")
+            .order_by("contract__product__name", "contract_id")
+        )
+        by_offer = defaultdict(list)
+        for row in rows:
+            by_offer[row.offer_id].append(row.contract)
+        data.contracts = dict(by_offer)
+        data.seat_accounts = dict(
+            SeatAccount.objects.filter(subscription_id__in=ids).values_list("subscription_id", "pk")
+        )
+    for charge in Charge.objects.filter(subscription_id__in=ids, invoiced_at__isnull=True).order_by(
+        "created_at", "pk"
+    ):
+        data.charges[charge.subscription_id].append(charge)
+    data.charges = dict(data.charges)
+    data.redemptions = {
+        r.subscription_id: r
+        for r in CouponRedemption.objects.filter(subscription_id__in=ids).select_related("code")
+    }
+    regular = [sub.pk for sub in subs if not sub.is_corporate]
+    if regular:
+        items = SubscriptionItem.objects.filter(subscription_id__in=regular).select_related(
+            "product"
+        )
+        for item in items.order_by("subscription_id", "pk"):
+            data.first_products.setdefault(item.subscription_id, item.product)
+    return data
+
+
+RECORD_SQL = """
+UPDATE billing_billingrun
+SET chunks_done = chunks_done + 1,
+    invoices_created = invoices_created + %(issued)s,
+    errors = errors || %(errors)s::jsonb,
+    status = CASE WHEN chunks_done + 1 < chunks_total THEN status
+                  WHEN jsonb_array_length(errors || %(errors)s::jsonb) > 0 THEN 'failed'
+                  ELSE 'done' END,
+    finished_at = CASE WHEN chunks_done + 1 >= chunks_total THEN %(now)s END
+WHERE id = %(run)s
+"""
+
+
+def _record_chunk(run_id: int, issued: int, errors: list[dict], now: datetime) -> None:
+    """Count the chunk into its run (one UPDATE; the row lock orders concurrent chunks)."""
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    params = {
+        "issued": issued,
+        "errors": DjangoJSONEncoder().encode(errors),
+        "now": now,
+        "run": run_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL, params)
+
+
+def billing_run_for_date(*, run_date: date | None = None, trigger: str = Trigger.SCHEDULE) -> int:
+    """The daily schedule's entry point: a run for today (merchant time), in tasks."""
+    run_date = run_date or timezone.localdate()
+    return billing_run_start(run_date=run_date, trigger=trigger).pk
