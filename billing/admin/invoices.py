@@ -119,7 +119,11 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
     search_fields = ("number", "customer_name", "customer__email")
     search_help_text = gettext_lazy("Number, customer name or e-mail.")
     date_hierarchy = "issued_at"
-    list_select_related = ("subscription__offer", "subscription__corporate_offer")
+    list_select_related = (
+        "subscription__customer",
+        "subscription__offer",
+        "subscription__corporate_offer",
+    )
     inlines = [InvoiceLineInline]
     fieldsets = (
         (
@@ -204,9 +208,6 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         "public_id",
         "created_at",
     )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "credited_invoice")
 
     def has_payment_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(CHANGE_INVOICE)

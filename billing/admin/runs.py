@@ -61,6 +61,12 @@ class BillingRunAdmin(ReadOnlyAdmin):
 
 
 def _error_text(error) -> str:
-    if isinstance(error, dict):
-        return "; ".join(f"{key}: {value}" for key, value in error.items())
-    return str(error)
+    """The run records `{"subscription", "customer", "message"}` per refused subscription
+    (billing.services.runs); the message first, then the rest (JSON keeps no order)."""
+    if not isinstance(error, dict):
+        return str(error)
+    details = "; ".join(
+        f"{key}: {value}" for key, value in sorted(error.items()) if key != "message"
+    )
+    message = error.get("message", "")
+    return f"{message} ({details})" if message and details else message or details
