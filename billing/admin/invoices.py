@@ -106,8 +106,8 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         "gross_amount",
         "currency",
         "status",
-        "issued_at",
-        "due_at",
+        "issued",
+        "due",
     )
     list_filter = (
         "kind",
@@ -170,7 +170,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                     "issued_at",
                     "due_at",
                     "paid_at",
-                    "pdf",
+                    "pdf_link",
                     "public_id",
                     "created_at",
                 )
@@ -204,7 +204,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         "issued_at",
         "due_at",
         "paid_at",
-        "pdf",
+        "pdf_link",
         "public_id",
         "created_at",
     )
@@ -218,10 +218,28 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
     def number_or_draft(self, invoice: Invoice) -> str:
         return invoice.number or _("Draft")
 
+    @admin.display(description=gettext_lazy("issued"), ordering="issued_at")
+    def issued(self, invoice: Invoice) -> str | None:
+        return _local_date(invoice.issued_at)
+
+    @admin.display(description=gettext_lazy("due"), ordering="due_at")
+    def due(self, invoice: Invoice) -> str | None:
+        return _local_date(invoice.due_at)
+
+    @admin.display(description=gettext_lazy("PDF"))
+    def pdf_link(self, invoice: Invoice) -> str | None:
+        if not invoice.number:
+            return self.get_empty_value_display()
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:billing_invoice_pdf", args=[invoice.pk]),
+            _("Download PDF") if invoice.pdf else _("Render and download PDF"),
+        )
+
     @admin.display(description=gettext_lazy("period"), ordering="period_start")
     def period(self, invoice: Invoice) -> str | None:
         if invoice.period_start is None:
-            return None
+            return self.get_empty_value_display()
         start = formats.date_format(timezone.localtime(invoice.period_start), "SHORT_DATE_FORMAT")
         if invoice.period_end is None:
             return start
@@ -236,7 +254,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("credited invoice"))
     def credited_invoice_link(self, invoice: Invoice) -> str | None:
         if invoice.credited_invoice is None:
-            return None
+            return self.get_empty_value_display()
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:billing_invoice_change", args=[invoice.credited_invoice_id]),
@@ -247,7 +265,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
     def credit_notes_list(self, invoice: Invoice) -> str | None:
         notes = list(invoice.credit_notes.order_by("issued_at", "id"))
         if not notes:
-            return None
+            return self.get_empty_value_display()
         return format_html_join(
             ", ",
             '<a href="{}">{}</a>',
@@ -343,6 +361,12 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         response = HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
         return response
+
+
+def _local_date(value) -> str | None:
+    if value is None:
+        return None
+    return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
 
 
 class MarkPaidForm(forms.Form):

@@ -53,7 +53,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
         """Each error as the run recorded it (a message, or a mapping of details)."""
         errors = run.errors or []
         if not errors:
-            return None
+            return self.get_empty_value_display()
         return format_html(
             '<ul class="kontor-run-errors">{}</ul>',
             format_html_join("", "<li>{}</li>", ((_error_text(error),) for error in errors)),
