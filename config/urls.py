@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/seats/", include("seats.urls")),
+    path("portal/usage/", include("billing.usage_urls")),
     path("portal/", include("subscriptions.urls")),
     path("join/", include("seats.join_urls")),
     path("billing/", include("billing.urls")),
