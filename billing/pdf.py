@@ -165,6 +165,16 @@ def _address_lines(invoice: Invoice, language: str) -> list[str]:
     return lines
 
 
+def _collecting_method(invoice: Invoice) -> str:
+    """The label of the card or SEPA mandate the amount is collected from, or "" when
+    the customer pays by bank transfer (invoice payment, or no subscription)."""
+    subscription = invoice.subscription
+    method = subscription.payment_method if subscription else None
+    if method is None or method.kind == "invoice":
+        return ""
+    return method.label
+
+
 def invoice_pdf_context(invoice: Invoice) -> dict:
     """Everything the template prints, formatted in the invoice's language (call under
     `translation.override(invoice.language)`)."""
@@ -200,6 +210,7 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "gross": _money(invoice.gross_amount, cur, language),
         "amount_due": _money(invoice.amount_due, cur, language),
         "paid": paid,
+        "collected_from": "" if paid or is_credit_note else _collecting_method(invoice),
         "credited_amount": _money(-invoice.gross_amount, cur, language),
     }
 
@@ -239,7 +250,7 @@ def invoice_pdf_store(*, invoice_id: int) -> None:
     exactly one name into the row, and the loser deletes its file. The database trigger
     would refuse changing a stored `pdf` anyway."""
     invoice = (
-        Invoice.objects.select_related("credited_invoice")
+        Invoice.objects.select_related("credited_invoice", "subscription__payment_method")
         .exclude(status=Invoice.Status.DRAFT)
         .filter(pk=invoice_id)
         .first()

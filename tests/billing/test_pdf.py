@@ -234,3 +234,17 @@ def test_unit_prices_keep_their_decimals_and_quantities_drop_trailing_zeros():
     assert "2,5 " in text
     assert "0,495 €" in text
     assert "1,24 €" in text  # 2.5 x 0.495 = 1.2375 -> 1.24
+
+
+def test_an_invoice_paid_by_card_says_it_is_collected_instead_of_asking_for_a_transfer():
+    from tests.subscriptions.factories import SubscriptionFactory
+    from tests.subscriptions.test_portal_pages import make_payment_method
+
+    customer = make_customer(language="en")
+    card = make_payment_method(customer)
+    subscription = SubscriptionFactory(customer=customer, payment_method=card)
+
+    text = pdf_text(render_invoice_pdf(issue_invoice(customer, subscription=subscription)))
+
+    assert "We collect €1,234.50 from your payment method Visa •••• 4242" in text
+    assert "Please transfer" not in text
