@@ -327,3 +327,29 @@ def test_queries_grow_with_chunks_not_subscriptions():
         assert done.invoices_created == n
         counts.append(len(queries))
     assert counts[1:] == [24, 24]
+
+
+def test_each_issued_event_is_what_issued_event_builds_in_every_language():
+    from dataclasses import asdict
+
+    from billing.services.invoices import issued_event
+
+    german = SubscriptionFactory(customer__language="de")
+    english = SubscriptionFactory(customer__language="en")
+    with time_machine.travel(berlin(2027, 2, 1, 6), tick=False):
+        run(date(2027, 2, 1))
+        now = berlin(2027, 2, 1, 6)
+        invoices = Invoice.objects.filter(subscription__in=[german, english]).select_related(
+            "customer", "subscription"
+        )
+        assert invoices.count() == 4
+        for invoice in invoices:
+            event = Event.objects.get(subject_id=str(invoice.public_id))
+            expected = issued_event(invoice, now)
+            assert event.type == "invoice.issued"
+            assert event.payload == expected["payload"]
+            assert event.mails == [asdict(mail) for mail in expected["mails"]]
+    assert {e.mails[0]["context"]["due_date"] for e in Event.objects.all()} == {
+        "Feb. 15, 2027",
+        "15. Februar 2027",
+    }

@@ -66,7 +66,7 @@ def test_a_crashed_chunk_leaves_nothing_and_the_next_run_picks_it_up(monkeypatch
         raise RuntimeError("worker lost")
 
     with time_machine.travel(RUN_AT, tick=False):
-        monkeypatch.setattr(run_issue, "_record_events", crash)
+        monkeypatch.setattr(run_issue, "_events", crash)
         failed = billing_run_start(run_date=date(2027, 2, 1), trigger="command", inline=True)
         assert (Invoice.objects.count(), InvoiceLine.objects.count()) == (0, 0)
         assert not NumberSeries.objects.filter(key="invoice-2027", last_number__gt=0).exists()
