@@ -24,7 +24,10 @@ Decisions:
   tags changes over time and the column layout of a recurring export should not.
 - **Payments**: there is no payment model yet (issue 8 builds it); the payments export
   is the invoices' payment state.
-- Times are in the merchant's time zone (Django's current zone), dates as ISO.
+- **Column headers** are fixed English identifiers (`customer_email`), not translated:
+  a recurring export keeps its layout whatever the staff member's language.
+- Times are in the merchant's time zone (Django's current zone): ISO-like text in CSV,
+  naive date-times in XLSX (spreadsheets have no zones).
 """
 
 from __future__ import annotations

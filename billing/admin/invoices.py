@@ -375,6 +375,7 @@ class MarkPaidForm(forms.Form):
         required=False,
         min_value=Decimal("0.01"),
         decimal_places=2,
+        localize=True,  # "5,00" for German staff
         help_text=gettext_lazy("Leave empty to record the full amount due."),
     )
 
