@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The local demo: SQLite (or DATABASE_URL), demo data, web server and a Django-Q2
 # cluster side by side. Ctrl-C stops both. (Translations are committed compiled, so
-# the demo needs no gettext; it installs nothing from Debian.)
+# the demo needs no gettext; from Debian it needs only WeasyPrint's pango.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/install-system-packages.sh --demo
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
 PY=.venv/bin/python
 ADDRESS=127.0.0.1:8000
