@@ -261,6 +261,9 @@ def _record_chunk(run_id: int, issued: int, errors: list[dict], now: datetime) -
     """Count the chunk into its run (one UPDATE; the row lock orders concurrent chunks)."""
     from django.core.serializers.json import DjangoJSONEncoder
 
+    if connection.vendor != "postgresql":
+        _record_chunk_portably(run_id, issued, errors, now)
+        return
     params = {
         "issued": issued,
         "errors": DjangoJSONEncoder().encode(errors),
@@ -269,6 +272,19 @@ def _record_chunk(run_id: int, issued: int, errors: list[dict], now: datetime) -
     }
     with connection.cursor() as cursor:
         cursor.execute(RECORD_SQL, params)
+
+
+def _record_chunk_portably(run_id: int, issued: int, errors: list[dict], now: datetime) -> None:
+    """The same as RECORD_SQL for databases without jsonb (the SQLite demo)."""
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(pk=run_id)
+        run.chunks_done += 1
+        run.invoices_created += issued
+        run.errors = [*run.errors, *errors]
+        if run.chunks_done >= run.chunks_total:
+            run.status = BillingRun.Status.FAILED if run.errors else BillingRun.Status.DONE
+            run.finished_at = now
+        run.save()
 
 
 def billing_run_for_date(*, run_date: date | None = None, trigger: str = Trigger.SCHEDULE) -> int:
