@@ -27,6 +27,13 @@ def dispatch_events(event_ids: list[int]) -> int:
     return sum(event_dispatch(event_id=event_id) for event_id in event_ids)
 
 
+def chunk_issued(invoice_ids: list[int], event_ids: list[int]) -> None:
+    """After a billing-run chunk committed: dispatch its events (the e-mails go out at
+    once), then render its PDFs (the e-mail's link renders a missing one on demand)."""
+    dispatch_events(event_ids)
+    render_pdfs(invoice_ids)
+
+
 def bill_chunk(run_id: int, subscription_ids: list[int]) -> int:
     """Invoice one chunk of a billing run (billing.services.runs); safe to run twice."""
     from billing.services.runs import billing_run_chunk

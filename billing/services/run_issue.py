@@ -114,9 +114,9 @@ def _copy(cursor, table: str, fields: list, rows) -> None:
 def _copy_invoices(invoices: list[Invoice], lines: list[InvoiceLine], now: datetime) -> None:
     """COPY the drafts and their lines. Values are the instances' own (what `save()`
     would write): the FileField as its name, `created_at` (auto_now_add) as `now`."""
-    for invoice in invoices:
-        invoice.created_at = now
     invoice_fields = _columns(Invoice)
+    names = [f.attname for f in invoice_fields]
+    files = [f.attname for f in invoice_fields if f.get_internal_type() == "FileField"]
     line_fields = _columns(InvoiceLine)
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
@@ -124,7 +124,7 @@ def _copy_invoices(invoices: list[Invoice], lines: list[InvoiceLine], now: datet
         for invoice, pk in zip(invoices, ids, strict=True):
             invoice.pk = pk
             invoice._state.adding = False
-        rows = ([i.pk, *(_value(i, f) for f in invoice_fields)] for i in invoices)
+        rows = ([i.pk, *_values(i, names, files, now)] for i in invoices)
         _copy(cursor, "billing_invoice", invoice_fields, rows)
         ids = _next_ids(wrapper, "billing_invoiceline", len(lines))
         for line, pk in zip(lines, ids, strict=True):
@@ -133,11 +133,12 @@ def _copy_invoices(invoices: list[Invoice], lines: list[InvoiceLine], now: datet
         _copy(cursor, "billing_invoiceline", line_fields, rows)
 
 
-def _value(obj, field):
-    value = getattr(obj, field.attname)
-    if field.get_internal_type() == "FileField":
-        return value.name or ""
-    return value
+def _values(invoice: Invoice, names: list[str], files: list[str], now: datetime) -> list:
+    values = invoice.__dict__
+    for name in files:
+        values[name] = values[name].name or "" if values[name] else ""
+    values["created_at"] = now
+    return [values[name] for name in names]
 
 
 def _issue(invoices: list[Invoice], now: datetime, postgres: bool) -> None:
@@ -260,8 +261,8 @@ def _create_events(events: list[tuple[Invoice, dict]]) -> list[int]:
 
 
 def _queue_after_commit(invoice_ids: list[int], event_ids: list[int]) -> None:
-    """One task per chunk for each: a task per invoice would cost the broker a round
-    trip each. Both are safe to run twice; the notifications sweep dispatches events a
-    lost task left behind, and the portal renders a missing PDF on first download."""
-    async_task("billing.tasks.dispatch_events", event_ids)
-    async_task("billing.tasks.render_pdfs", invoice_ids)
+    """One task per chunk (`billing.tasks.chunk_issued`: dispatch the events, then
+    render the PDFs): a task per invoice would cost the broker a round trip each. Safe
+    to run twice; the notifications sweep dispatches events a lost task left behind,
+    and the portal renders a missing PDF on first download."""
+    async_task("billing.tasks.chunk_issued", invoice_ids, event_ids)
