@@ -40,6 +40,7 @@ Decisions (issue 7, SPEC §4):
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,9 @@ ZERO = Decimal("0.00")
 ONE = Decimal(1)
 # Safety stop for catch-up: more periods than this in one run means something is off.
 MAX_PERIODS = 400
+# Subscriptions signed on the same day share their anchor, so their periods are
+# computed once per run rather than once per subscription.
+_period_bounds = functools.lru_cache(maxsize=8192)(period_bounds)
 
 
 class BillingRefused(Exception):
@@ -103,7 +107,7 @@ def due_periods(
     arrears_cutoff = min(cutoff, now)
     periods: list[Period] = []
     while len(periods) < MAX_PERIODS:
-        start, end = period_bounds(anchor, index, count, unit)
+        start, end = _period_bounds(anchor, index, count, unit)
         if ends is not None and start >= ends:
             break
         if sub.is_corporate:

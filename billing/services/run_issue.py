@@ -173,6 +173,7 @@ class _EventMaker:
         marker = uuid.UUID(int=0)
         self.url = invoice_url(Invoice(public_id=marker)).replace(str(marker), "{}")
         self.due_texts: dict[str, str] = {}
+        self.totals: dict[tuple, str] = {}  # a chunk's invoices often share their total
 
     def due_text(self, language: str) -> str:
         if language not in self.due_texts:
@@ -181,6 +182,12 @@ class _EventMaker:
                     timezone.localtime(self.due), "DATE_FORMAT"
                 )
         return self.due_texts[language]
+
+    def total(self, amount, currency: str, language: str) -> str:
+        key = (amount, currency, language)
+        if key not in self.totals:
+            self.totals[key] = format_money(amount, currency, language)
+        return self.totals[key]
 
     def __call__(self, invoice: Invoice) -> dict:
         language = invoice.language or settings.LANGUAGE_CODE
@@ -199,7 +206,7 @@ class _EventMaker:
         if customer.email:
             context = {
                 "invoice_number": invoice.number,
-                "total": format_money(invoice.gross_amount, invoice.currency, language),
+                "total": self.total(invoice.gross_amount, invoice.currency, language),
                 "due_date": self.due_text(language),
                 "invoice_url": self.url.format(invoice.public_id),
                 "customer_name": invoice.customer_name,

@@ -353,3 +353,36 @@ def test_each_issued_event_is_what_issued_event_builds_in_every_language():
         "Feb. 15, 2027",
         "15. Februar 2027",
     }
+
+
+@pytest.mark.parametrize(
+    ("counting", "users", "label"),
+    [
+        ("peak", 2, "Peak number of users active at the same time"),
+        ("daily_average", 1, "Average number of users active per day (rounded up to a whole user)"),
+        ("period_end", 1, "Users active at the end of the period"),
+        ("any_time", 3, "Users active at any time in the period"),
+    ],
+)
+def test_the_usage_line_counts_as_the_contract_says_and_says_how(counting, users, label):
+    # January (31 days): A 1-10 Jan, B 5-20 Jan, C only on 31 Jan → peak 2 (5-10 Jan),
+    # 10 + 16 + 1 = 27 user-days / 31 → 1, at the end C alone, any time 3.
+    contract = CorporateContractFactory(
+        product=ProductFactory(name="Library"), user_counting=counting
+    )
+    with time_machine.travel(berlin(2027, 1, 1), tick=False):
+        subscription, account = corporate_subscription(
+            contracts=[contract], started_at=berlin(2027, 1, 1)
+        )
+    access(account, UserFactory(), contract.product, berlin(2027, 1, 1), berlin(2027, 1, 11))
+    access(account, UserFactory(), contract.product, berlin(2027, 1, 5), berlin(2027, 1, 21))
+    access(account, UserFactory(), contract.product, berlin(2027, 1, 31, 18))
+    with time_machine.travel(berlin(2027, 2, 1, 6), tick=False):
+        run(date(2027, 2, 1))
+    line = subscription.invoices.get().lines.get()
+    assert (line.counting, line.quantity, line.description) == (
+        counting,
+        D(users),
+        f"Library: {label}",
+    )
+    assert line.net_amount == D("2.50") * users
