@@ -386,3 +386,24 @@ def test_the_usage_line_counts_as_the_contract_says_and_says_how(counting, users
         f"Library: {label}",
     )
     assert line.net_amount == D("2.50") * users
+
+
+def test_invoice_rows_that_differ_from_build_fall_back_to_it(monkeypatch, caplog):
+    """The run writes rows without model instances and checks the first against
+    InvoiceDraft.build(); were they ever to differ, build() is used for every draft."""
+    from billing.services import run_issue
+
+    real = run_issue._draft_rows
+
+    def drifted(draft):
+        invoice, lines = real(draft)
+        invoice.customer_name = "Somebody else"
+        return invoice, lines
+
+    monkeypatch.setattr(run_issue, "_draft_rows", drifted)
+    subscription = SubscriptionFactory()
+    with time_machine.travel(berlin(2027, 2, 1, 6), tick=False):
+        run(date(2027, 2, 1))
+    names = {i.customer_name for i in subscription.invoices.all()}
+    assert names == {subscription.customer.name}
+    assert "differ from InvoiceDraft.build()" in caplog.text
