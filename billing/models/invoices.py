@@ -104,6 +104,9 @@ class Invoice(models.Model):
     customer_country = models.CharField(_("customer country"), max_length=2, blank=True)
     customer_vat_id = models.CharField(_("customer VAT id"), max_length=32, blank=True)
     reverse_charge = models.BooleanField(_("reverse charge"), default=False)
+    note = models.TextField(
+        _("note"), blank=True, help_text=_("Printed on the document; a credit note's reason.")
+    )
     net_amount = signed_amount_field(_("net"), default=Decimal("0.00"))
     tax_amount = signed_amount_field(_("tax"), default=Decimal("0.00"))
     gross_amount = signed_amount_field(_("gross"), default=Decimal("0.00"))

@@ -142,6 +142,7 @@ class InvoiceDraft:
     kind: str = Invoice.Kind.INVOICE
     credited_invoice: Invoice | None = None
     billing_run_id: int | None = None
+    note: str = ""
     extra: dict = field(default_factory=dict)
 
     def build(self) -> tuple[Invoice, list[InvoiceLine]]:
@@ -164,6 +165,7 @@ class InvoiceDraft:
             customer_vat_id=customer.vat_id or "",
             reverse_charge=reverse_charge,
             billing_run_id=self.billing_run_id,
+            note=self.note,
         )
         lines = []
         for position, draft in enumerate(self.lines, start=1):
@@ -370,6 +372,7 @@ def credit_note_issue(
         period_end=invoice.period_end,
         kind=Invoice.Kind.CREDIT_NOTE,
         credited_invoice=invoice,
+        note=reason.strip(),
     )
     credit_note = invoice_create(draft=draft)
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)

@@ -270,6 +270,7 @@ def test_a_credit_note_negates_every_line_and_voids_the_invoice():
         -invoice.gross_amount,
     )
     assert [line.kind for line in credit.lines.all()] == ["credit", "credit"]
+    assert credit.note == "Cancelled by mistake"
     event = Event.objects.get(type=EventType.CREDIT_NOTE_ISSUED)
     assert event.payload["credited_invoice"] == str(invoice.public_id)
     assert event.mails == []
@@ -317,3 +318,15 @@ def test_a_payment_outside_what_is_due_is_refused(amount):
 def test_a_free_invoice_is_paid_at_issue():
     invoice = _issued(lines=[_line(unit_price="0.00")])
     assert (invoice.status, invoice.paid_at) == (Invoice.Status.PAID, NOW)
+
+
+def test_the_credit_notes_reason_is_printed_on_it(settings, tmp_path):
+    from billing.pdf import render_invoice_pdf
+    from tests.billing.invoicing import pdf_text
+
+    settings.MEDIA_ROOT = tmp_path
+    credit = credit_note_issue(invoice=_issued(), reason="Wrong user count", now=NOW)
+
+    text = pdf_text(render_invoice_pdf(credit))
+
+    assert "Reason: Wrong user count" in text
