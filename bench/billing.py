@@ -223,10 +223,10 @@ BASELINE_SQL = [
         INSERT INTO billing_invoice
             (public_id, kind, status, customer_id, subscription_id, billing, period_start,
              period_end, currency, language, customer_name, customer_address,
-             customer_country, customer_vat_id, reverse_charge, net_amount, tax_amount,
+             customer_country, customer_vat_id, reverse_charge, note, net_amount, tax_amount,
              gross_amount, amount_paid, pdf, created_at)
         SELECT gen_random_uuid(), 'invoice', 'draft', s.customer_id, s.id, 'in_arrears',
-               %(start)s, %(end)s, 'EUR', c.language, c.name, '', c.country, c.vat_id, false,
+               %(start)s, %(end)s, 'EUR', c.language, c.name, '', c.country, c.vat_id, false, '',
                p.usage_net + 25.00, round((p.usage_net) * 0.19, 2) + 4.75,
                p.usage_net + 25.00 + round((p.usage_net) * 0.19, 2) + 4.75, 0, '', now()
         FROM priced p JOIN subscriptions_subscription s ON s.id = p.subscription_id
