@@ -9,8 +9,8 @@ Today it seeds the catalog (`catalog.demo.seed_catalog`), the people
 customer accounts with subscriptions (`subscriptions.demo.seed_customers`), a corporate
 customer on a corporate offer (`subscriptions.demo.seed_corporate_customer`) and its
 users with access (`seats.demo.seed_corporate_seats`), and coupon campaigns with their
-codes (`coupons.demo.seed_coupons`). Later issues add their seed functions here:
-invoices.
+codes (`coupons.demo.seed_coupons`), and the first invoices from a billing run for
+today (`billing.demo.seed_invoices`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from billing.demo import seed_invoices
 from catalog import models as catalog
 from catalog.demo import SeedError, seed_catalog
 from coupons.demo import seed_coupons
@@ -46,6 +47,7 @@ class Command(BaseCommand):
                     "corporate": seed_corporate_customer(),
                     "seats": seed_corporate_seats(),
                     "coupons": seed_coupons(),
+                    "invoices": seed_invoices(),
                 }
         except SeedError as error:
             raise CommandError(str(error)) from error
