@@ -8,15 +8,18 @@ users of its own (``scale x USERS`` users and user subscriptions) with their STA
 rows; one user in ten left mid-month (an ENDED row), and one in twenty started
 mid-month. So exactly one accounting period — last month — is due for each.
 
-Timed: `billing_run_start(run_date=today, inline=True)` — finding what is due, counting
-users from the log, building the drafts, inserting the invoices and their lines, the
-numbers, the issuing UPDATE and the INVOICE_ISSUED events, chunk by chunk
-(CHUNK_SIZE subscriptions each, one transaction each) in this process.
+Timed: `billing_run_start(run_date=today, inline=True, workers=WORKERS)` — finding what
+is due, counting users from the log, building the drafts, inserting the invoices and
+their lines, the numbers, the issuing UPDATE and the INVOICE_ISSUED events, chunk by
+chunk (CHUNK_SIZE subscriptions each, one transaction each) in this process, WORKERS
+chunks at a time (threads, each with its own connection, as that many Django-Q2
+workers; 2 by default, this machine's cores).
 
 Figures:
 
-- ``seconds``: the run's wall time; ``queries``: the SQL statements it sent (they grow
-  with the chunks, ``chunks`` says how many).
+- ``seconds``: the run's wall time; ``queries``: the SQL statements it sent on every
+  thread's connection (they grow with the chunks, ``chunks`` says how many; each chunk
+  also sends three COPY statements, which execute wrappers do not see).
 - ``baseline_seconds``: the same counting and inserting as hand-written SQL in one
   transaction (rolled back afterwards, before the timed run): users counted per
   subscription from the log, invoices (drafts) and their two lines priced in SQL,
@@ -28,17 +31,19 @@ Figures:
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from bench import fixtures
-from bench.harness import count_queries, log, maxrss_mb
+from bench.harness import log, maxrss_mb
 from billing.models import Invoice, InvoiceLine
-from billing.services.runs import CHUNK_SIZE, billing_run_start
+from billing.services.runs import CHUNK_SIZE, billing_run_chunk, billing_run_start
 from catalog.models import (
     ContractTier,
     CorporateContract,
@@ -51,6 +56,9 @@ from subscriptions.models import Customer, Subscription, SubscriptionItem, User
 
 DEFAULT_SCALE = 10_000
 USERS = 100
+# Chunks invoiced at a time in this process (threads with their own connections), as
+# that many Django-Q2 workers would; KONTOR_BENCH_BILLING_WORKERS=1 runs them in turn.
+WORKERS = int(os.environ.get("KONTOR_BENCH_BILLING_WORKERS", "2"))
 
 
 def _last_month() -> tuple[datetime, datetime]:
@@ -307,6 +315,27 @@ class _Rollback(Exception):  # control flow, not an error
         self.seconds, self.made = seconds, made
 
 
+class _Counter:
+    """Queries counted on every thread's connection (an execute wrapper per thread)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        with self.lock:
+            self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _counted(counter: _Counter):
+    def runner(**kwargs) -> int:
+        with connections["default"].execute_wrapper(counter):
+            return billing_run_chunk(**kwargs)
+
+    return runner
+
+
 def run(scale: int) -> dict:
     began = time.perf_counter()
     start, end = load(scale)
@@ -318,9 +347,16 @@ def run(scale: int) -> dict:
         for table in ("billing_invoice", "billing_invoiceline", "notifications_event"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     rss = maxrss_mb()
-    with count_queries() as counter:
+    counter = _Counter()
+    with connections["default"].execute_wrapper(counter):
         began = time.perf_counter()
-        billing_run = billing_run_start(run_date=timezone.localdate(), trigger="bench", inline=True)
+        billing_run = billing_run_start(
+            run_date=timezone.localdate(),
+            trigger="bench",
+            inline=True,
+            workers=WORKERS,
+            chunk_runner=_counted(counter),
+        )
         seconds = time.perf_counter() - began
     issued = Invoice.objects.filter(billing_run=billing_run).count()
     if issued != scale or billing_run.errors:
@@ -332,6 +368,7 @@ def run(scale: int) -> dict:
         "queries": counter.count,
         "peak_mb": max(maxrss_mb() - rss, 0.0),
         "chunks": billing_run.chunks_total,
+        "workers": WORKERS,
         "chunk_size": CHUNK_SIZE,
         "invoices": issued,
         "user_subscriptions": scale * USERS,

@@ -61,3 +61,13 @@ def test_the_scheduled_task_runs_its_chunks_as_tasks(django_capture_on_commit_ca
     run = BillingRun.objects.get(pk=run_id)
     assert (run.trigger, run.run_date.isoformat(), run.status) == ("schedule", "2027-01-02", "done")
     assert run.invoices_created == 1
+
+
+def test_run_billing_runs_chunks_on_several_workers_and_refuses_none():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("run_billing", "--workers", "0")
+    SubscriptionFactory()
+    out = StringIO()
+    with time_machine.travel(berlin(2027, 1, 20, 9), tick=False):
+        call_command("run_billing", "--workers", "2", stdout=out)
+    assert "1 invoices issued in 1/1 chunks" in out.getvalue()

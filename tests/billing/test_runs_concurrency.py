@@ -79,3 +79,18 @@ def test_a_crashed_chunk_leaves_nothing_and_the_next_run_picks_it_up(monkeypatch
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [
         f"2027-{n:06d}" for n in range(1, 8)
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inline_run_with_two_workers_invoices_each_period_once_without_gaps(monkeypatch):
+    monkeypatch.setattr("billing.tasks.render_pdfs", lambda invoice_ids: None)
+    subscriptions = _due_subscriptions()
+    with time_machine.travel(RUN_AT, tick=False):
+        done = billing_run_start(
+            run_date=date(2027, 2, 1), trigger="command", inline=True, workers=2, chunk_size=1
+        )
+    assert (done.status, done.chunks_done, done.invoices_created) == ("done", 5, 7)
+    assert {i.subscription_id for i in Invoice.objects.all()} == {s.pk for s in subscriptions}
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [
+        f"2027-{n:06d}" for n in range(1, 8)
+    ]

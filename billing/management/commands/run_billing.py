@@ -19,14 +19,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="the billing date, YYYY-MM-DD (default: today)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="chunks invoiced at a time, each in its own thread and connection (default 1)",
+        )
 
     def handle(self, *args, **options):
         try:
             run_date = date.fromisoformat(options["date"]) if options["date"] else None
         except ValueError as error:
             raise CommandError(f"--date must be YYYY-MM-DD, not {options['date']!r}.") from error
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1.")
         run = billing_run_start(
-            run_date=run_date or timezone.localdate(), trigger=Trigger.COMMAND, inline=True
+            run_date=run_date or timezone.localdate(),
+            trigger=Trigger.COMMAND,
+            inline=True,
+            workers=options["workers"],
         )
         self.stdout.write(
             f"Billing run {run.run_date}: {run.subscriptions_due} subscriptions due, "
