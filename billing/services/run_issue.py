@@ -129,8 +129,9 @@ def _draft_rows(draft: InvoiceDraft) -> tuple[_Row, list[_Row]]:
         currency=currency, language=customer.language or settings.LANGUAGE_CODE,
         customer_name=customer.name, customer_address=customer_address(customer),
         customer_country=customer.country or "", customer_vat_id=customer.vat_id or "",
-        reverse_charge=reverse_charge, note=draft.note, amount_paid=ZERO, issued_at=None, due_at=None,
-        paid_at=None, pdf="", billing_run_id=draft.billing_run_id, created_at=None,
+        reverse_charge=reverse_charge, note=draft.note, amount_paid=ZERO, issued_at=None,
+        due_at=None, paid_at=None, pdf="", billing_run_id=draft.billing_run_id,
+        created_at=None,
     )  # fmt: skip
     lines = []
     for position, line in enumerate(draft.lines, start=1):
