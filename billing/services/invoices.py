@@ -13,12 +13,15 @@ and the reverse-charge note on the invoice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -36,6 +39,7 @@ from subscriptions.models import Customer, Subscription
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 # EU member states (ISO 3166 codes; Greece is "GR" here, "EL" in VAT ids).
+logger = logging.getLogger(__name__)
 EU_COUNTRIES = frozenset(
     [
         "AT",
@@ -280,6 +284,8 @@ def issued_event(invoice: Invoice, now: datetime) -> dict:
     with override(language):
         total = format_money(invoice.gross_amount, invoice.currency, language)
         due = formats.date_format(timezone.localtime(invoice.due_at), "DATE_FORMAT")
+    if not can_mail(invoice.customer.email):
+        return {"payload": payload_of(invoice), "mails": []}
     mail = Mail(
         template=MailType.INVOICE_ISSUED,
         to=invoice.customer.email,
@@ -293,7 +299,11 @@ def issued_event(invoice: Invoice, now: datetime) -> dict:
             "merchant_name": settings.KONTOR_MERCHANT_NAME,
         },
     )
-    payload = {
+    return {"payload": payload_of(invoice), "mails": [mail]}
+
+
+def payload_of(invoice: Invoice) -> dict:
+    return {
         "invoice": str(invoice.public_id),
         "number": invoice.number,
         "kind": invoice.kind,
@@ -303,7 +313,20 @@ def issued_event(invoice: Invoice, now: datetime) -> dict:
         "currency": invoice.currency,
         "due_at": invoice.due_at.isoformat() if invoice.due_at else None,
     }
-    return {"payload": payload, "mails": [mail] if invoice.customer.email else []}
+
+
+def can_mail(address: str) -> bool:
+    """Whether the invoice e-mail can go to this address. A customer without a usable
+    address gets no e-mail (the invoice is in the portal), rather than one bad address
+    failing a whole billing chunk."""
+    if not address:
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        logger.warning("No invoice e-mail: %r is not a valid address.", address)
+        return False
+    return True
 
 
 def emit_issued(invoice: Invoice, now: datetime) -> None:

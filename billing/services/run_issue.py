@@ -38,6 +38,7 @@ from billing.models import Invoice, InvoiceLine
 from billing.services.invoices import (
     ZERO,
     InvoiceDraft,
+    can_mail,
     customer_address,
     invoice_url,
     is_reverse_charge,
@@ -279,7 +280,7 @@ class _EventMaker:
             "due_at": invoice.due_at.isoformat() if invoice.due_at else None,
         }
         mails = []
-        if customer.email:
+        if can_mail(customer.email):
             context = {
                 "invoice_number": invoice.number,
                 "total": self.total(invoice.gross_amount, invoice.currency, language),

@@ -407,3 +407,20 @@ def test_invoice_rows_that_differ_from_build_fall_back_to_it(monkeypatch, caplog
     names = {i.customer_name for i in subscription.invoices.all()}
     assert names == {subscription.customer.name}
     assert "differ from InvoiceDraft.build()" in caplog.text
+
+
+def test_a_customer_without_a_usable_address_gets_no_mail_but_the_chunk_is_invoiced():
+    broken = SubscriptionFactory()
+    type(broken.customer).objects.filter(pk=broken.customer_id).update(email="not-an-address")
+    fine = SubscriptionFactory()
+    with time_machine.travel(berlin(2027, 1, 1, 8), tick=False):
+        finished = run(date(2027, 1, 1))
+
+    assert finished.errors == []
+    assert Invoice.objects.filter(subscription__in=[broken, fine]).count() == 2
+    mails = {
+        event.payload["subscription"]: event.mails
+        for event in Event.objects.filter(type="invoice.issued")
+    }
+    assert mails[str(broken.public_id)] == []
+    assert mails[str(fine.public_id)][0]["to"] == fine.customer.email
