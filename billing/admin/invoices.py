@@ -136,6 +136,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                     "billing",
                     "credited_invoice_link",
                     "credit_notes_list",
+                    "note",
                     "billing_run",
                 )
             },
@@ -177,37 +178,8 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "number",
-        "kind",
-        "status",
-        "billing",
-        "credited_invoice_link",
-        "credit_notes_list",
-        "billing_run",
-        "customer",
-        "subscription",
-        "customer_name",
-        "customer_address",
-        "customer_country",
-        "customer_vat_id",
-        "reverse_charge",
-        "language",
-        "period_start",
-        "period_end",
-        "currency",
-        "net_amount",
-        "tax_amount",
-        "gross_amount",
-        "amount_paid",
-        "amount_due",
-        "issued_at",
-        "due_at",
-        "paid_at",
-        "pdf_link",
-        "public_id",
-        "created_at",
-    )
+    # Everything shown is read-only: invoices are made by runs and services.
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     def has_payment_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(CHANGE_INVOICE)
