@@ -131,6 +131,9 @@ class ChunkData:
     redemptions: dict[int, CouponRedemption] = field(default_factory=dict)
     first_products: dict[int, Product] = field(default_factory=dict)  # regular subscription
     users: dict[tuple[int, int, datetime], int] = field(default_factory=dict)
+    # Each contract's schedule (or why it cannot price), built once per chunk: a chunk's
+    # subscriptions mostly share their corporate offer.
+    schedules: dict[int, PriceSchedule | ValueError] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,13 +152,19 @@ def plan_corporate(sub: Subscription, periods: list[Period], data: ChunkData) ->
         raise BillingRefused(_("The corporate offer has no contracts."))
     schedules = []
     for contract in contracts:
-        try:
-            schedules.append((contract, price_schedule_for_contract(contract)))
-        except ValueError as error:
+        schedule = data.schedules.get(contract.pk)
+        if schedule is None:
+            try:
+                schedule = price_schedule_for_contract(contract)
+            except ValueError as error:
+                schedule = error
+            data.schedules[contract.pk] = schedule
+        if isinstance(schedule, ValueError):
             raise BillingRefused(
                 _("Contract %(code)s cannot price users: %(reason)s")
-                % {"code": contract.code, "reason": error}
-            ) from error
+                % {"code": contract.code, "reason": schedule}
+            ) from schedule
+        schedules.append((contract, schedule))
     return Planned(sub, periods, schedules)
 
 
