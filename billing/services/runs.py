@@ -382,6 +382,40 @@ def _record_chunk_portably(run_id: int, issued: int, errors: list[dict], now: da
 
 
 def billing_run_for_date(*, run_date: date | None = None, trigger: str = Trigger.SCHEDULE) -> int:
-    """The daily schedule's entry point: a run for today (merchant time), in tasks."""
+    """The daily schedule's entry point: closes runs a lost task left open, then a run
+    for today (merchant time), in tasks."""
+    billing_runs_close_stale()
     run_date = run_date or timezone.localdate()
     return billing_run_start(run_date=run_date, trigger=trigger).pk
+
+
+STALE_AFTER = timedelta(hours=12)
+
+
+@transaction.atomic
+def billing_runs_close_stale(*, now: datetime | None = None) -> int:
+    """Runs still "running" long after they started lost a chunk task (a crashed worker):
+    they are marked done with errors, saying so. Nothing is lost: the subscriptions of
+    the lost chunk are still due and the next run invoices them."""
+    now = now or timezone.now()
+    stale = BillingRun.objects.filter(
+        status=BillingRun.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    )
+    closed = 0
+    for run in stale.select_for_update(skip_locked=True):
+        missing = run.chunks_total - run.chunks_done
+        run.errors = [
+            *run.errors,
+            {
+                "subscriptions": "",
+                "message": _(
+                    "%(missing)d chunk(s) never finished (a lost task); their subscriptions "
+                    "are invoiced by the next run."
+                )
+                % {"missing": missing},
+            },
+        ]
+        run.status, run.finished_at = BillingRun.Status.FAILED, now
+        run.save(update_fields=["errors", "status", "finished_at"])
+        closed += 1
+    return closed

@@ -424,3 +424,24 @@ def test_a_customer_without_a_usable_address_gets_no_mail_but_the_chunk_is_invoi
     }
     assert mails[str(broken.public_id)] == []
     assert mails[str(fine.public_id)][0]["to"] == fine.customer.email
+
+
+def test_a_run_left_open_by_a_lost_task_is_closed_by_the_next_daily_run():
+    from billing.services.runs import billing_run_for_date
+
+    started = berlin(2027, 3, 1, 6)
+    lost = BillingRun.objects.create(
+        run_date=date(2027, 3, 1), started_at=started, chunks_total=2, chunks_done=1
+    )
+    recent = BillingRun.objects.create(
+        run_date=date(2027, 3, 2), started_at=berlin(2027, 3, 2, 5), chunks_total=1
+    )
+    with time_machine.travel(berlin(2027, 3, 2, 6), tick=False):
+        billing_run_for_date()
+
+    lost.refresh_from_db()
+    recent.refresh_from_db()
+    assert lost.status == BillingRun.Status.FAILED
+    assert lost.finished_at == berlin(2027, 3, 2, 6)
+    assert lost.errors[-1]["message"].startswith("1 chunk(s) never finished")
+    assert recent.status == BillingRun.Status.RUNNING
