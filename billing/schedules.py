@@ -1,11 +1,13 @@
 """Periodic work of this app, synced into Django-Q2 by `manage.py sync_schedules`.
 
 The billing run once a day. It is idempotent (one invoice per subscription and period),
-so a run that was missed or crashed is simply caught up by the next one.
+so a run that was missed or crashed is simply caught up by the next one. Open invoices
+past their due date are flagged overdue every hour.
 """
 
 from notifications.scheduling import PeriodicTask, register
 
 register(
     PeriodicTask(name="billing.run_billing", func="billing.tasks.run_billing", minutes=24 * 60),
+    PeriodicTask(name="billing.mark_overdue", func="billing.tasks.mark_overdue", minutes=60),
 )

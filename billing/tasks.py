@@ -46,3 +46,10 @@ def run_billing() -> int:
     from billing.services.runs import billing_run_for_date
 
     return billing_run_for_date()
+
+
+def mark_overdue() -> int:
+    """Flag open invoices past their due date as overdue (hourly)."""
+    from billing.services.invoices import invoices_mark_overdue
+
+    return invoices_mark_overdue()

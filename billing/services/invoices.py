@@ -441,3 +441,18 @@ def invoice_mark_paid(
         )
     invoice.save(update_fields=["amount_paid", "status", "paid_at"])
     return invoice
+
+
+def invoices_mark_overdue(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Open invoices past their due date become overdue (an hourly schedule; safe to run
+    twice, rows someone holds are left for the next run). Payment still settles them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Invoice.objects.select_for_update(skip_locked=True)
+            .filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE, due_at__lt=now)
+            .values_list("pk", flat=True)[:batch]
+        )
+        return Invoice.objects.filter(pk__in=ids, status=Invoice.Status.OPEN).update(
+            status=Invoice.Status.OVERDUE
+        )

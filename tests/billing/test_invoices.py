@@ -330,3 +330,23 @@ def test_the_credit_notes_reason_is_printed_on_it(settings, tmp_path):
     text = pdf_text(render_invoice_pdf(credit))
 
     assert "Reason: Wrong user count" in text
+
+
+def test_open_invoices_past_their_due_date_become_overdue_and_can_still_be_paid():
+    from datetime import timedelta
+
+    from billing.services.invoices import invoices_mark_overdue
+
+    late, paid = _issued(), _issued()
+    invoice_mark_paid(invoice=paid, now=NOW)
+    credit = credit_note_issue(invoice=_issued(), reason="test", now=NOW)
+
+    assert invoices_mark_overdue(now=late.due_at) == 0  # due that moment: not yet late
+    assert invoices_mark_overdue(now=late.due_at + timedelta(seconds=1)) == 1
+    assert invoices_mark_overdue(now=late.due_at + timedelta(days=1)) == 0  # runs twice
+
+    statuses = dict(Invoice.objects.values_list("pk", "status"))
+    assert statuses[late.pk] == Invoice.Status.OVERDUE
+    assert statuses[paid.pk] == Invoice.Status.PAID
+    assert statuses[credit.pk] == Invoice.Status.OPEN  # credit notes are not "late"
+    assert invoice_mark_paid(invoice=late, now=NOW).status == Invoice.Status.PAID
