@@ -44,10 +44,10 @@ from import_export.formats import base_formats
 
 from billing.models import Invoice, InvoiceLine
 from catalog.models import CorporateOfferContract
+from catalog.spreadsheets import neutralise
 from seats.models import LogEntry
 from subscriptions.models import CouponRedemption
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Not text: written as numbers, dates or booleans, never neutralised.
 NATIVE_WIDGETS = (
     widgets.NumberWidget,
@@ -62,13 +62,6 @@ SYNC_EXPORT_ROWS_DEFAULT = 5000
 
 def sync_export_rows() -> int:
     return getattr(settings, "KONTOR_EXPORT_SYNC_ROWS", SYNC_EXPORT_ROWS_DEFAULT)
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet will not run as a formula (CSV/XLSX injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 # The formats offered: CSV and XLSX (openpyxl, installed with tablib[xlsx]).

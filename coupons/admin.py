@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from catalog.spreadsheets import csv_cell
 from coupons.models import Campaign, Code, CodeStatus
 from coupons.selectors import (
     EXPORT_COLUMNS,
@@ -68,13 +69,6 @@ CREATE_FIELDS = (
     "currency",
     "free_periods",
 )
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class _Echo:

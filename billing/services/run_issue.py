@@ -45,6 +45,7 @@ from billing.services.invoices import (
     issued_event,
     line_amounts,
     numbers_allocate,
+    payload_of,
     series_key,
 )
 from catalog.money import format_money
@@ -269,16 +270,7 @@ class _EventMaker:
     def __call__(self, invoice: Invoice) -> dict:
         language = invoice.language or settings.LANGUAGE_CODE
         customer = invoice.customer
-        payload = {
-            "invoice": str(invoice.public_id),
-            "number": invoice.number,
-            "kind": invoice.kind,
-            "customer": str(customer.public_id),
-            "subscription": str(invoice.subscription.public_id) if invoice.subscription else None,
-            "gross": str(invoice.gross_amount),
-            "currency": invoice.currency,
-            "due_at": invoice.due_at.isoformat() if invoice.due_at else None,
-        }
+        payload = payload_of(invoice)
         mails = []
         if can_mail(customer.email):
             context = {

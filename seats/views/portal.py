@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from catalog.spreadsheets import csv_cell
 from seats import selectors
 from seats.exceptions import SeatError
 from seats.forms_portal import CancelForm, InviteForm, LogFilterForm, SeatFilterForm, UploadForm
@@ -35,7 +36,6 @@ from seats.services.invitations import invitation_create, invitation_resend, inv
 from seats.services.seats import RUNNING
 from subscriptions.selectors.customers import customer_for_user
 
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 UPLOAD_TTL = 3600
 DONE_STATES = ("done", "failed")
 
@@ -236,12 +236,6 @@ def log(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
             "query": _query_without_page(request),
         },
     )
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
 
 
 @login_required
