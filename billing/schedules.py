@@ -2,7 +2,8 @@
 
 The billing run once a day. It is idempotent (one invoice per subscription and period),
 so a run that was missed or crashed is simply caught up by the next one. Open invoices
-past their due date are flagged overdue every hour.
+past their due date are flagged overdue every hour. Payment attempts that are due
+(retries on their day, first collections whose task was lost) run every 10 minutes.
 """
 
 from notifications.scheduling import PeriodicTask, register
@@ -10,4 +11,7 @@ from notifications.scheduling import PeriodicTask, register
 register(
     PeriodicTask(name="billing.run_billing", func="billing.tasks.run_billing", minutes=24 * 60),
     PeriodicTask(name="billing.mark_overdue", func="billing.tasks.mark_overdue", minutes=60),
+    PeriodicTask(
+        name="billing.collect_payments", func="billing.tasks.collect_payments", minutes=10
+    ),
 )

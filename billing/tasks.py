@@ -53,3 +53,20 @@ def mark_overdue() -> int:
     from billing.services.invoices import invoices_mark_overdue
 
     return invoices_mark_overdue()
+
+
+def execute_attempts(attempt_ids: list[int]) -> int:
+    """Charge freshly issued invoices (or a retry) right after commit; attempts done
+    already, or held by another worker, are skipped (the collect_payments sweep does
+    any this task loses)."""
+    from billing.services.collection import attempt_execute
+
+    return sum(attempt_execute(attempt_id=pk) is not None for pk in attempt_ids)
+
+
+def collect_payments() -> int:
+    """Execute the payment attempts that are due: scheduled retries, replays after a
+    gateway outage, first collections whose task was lost."""
+    from billing.services.collection import payments_collect_due
+
+    return payments_collect_due()

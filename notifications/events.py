@@ -34,6 +34,11 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_ENDED = "subscription.ended", _("Subscription ended")
     SUBSCRIPTION_RENEWED = "subscription.renewed", _("Subscription renewed")
     PAYMENT_METHOD_CHANGED = "subscription.payment_method_changed", _("Payment method changed")
+    SUBSCRIPTION_ACCESS_PAUSED = (
+        "subscription.access_paused",
+        _("Access paused (invoice unpaid after dunning)"),
+    )
+    SUBSCRIPTION_ACCESS_RESUMED = "subscription.access_resumed", _("Access resumed")
     # Invitations (mail only for now).
     INVITATION_CREATED = "invitation.created", _("Invitation sent")
     INVITATION_EXPIRING = "invitation.expiring", _("Invitation about to expire")
@@ -41,7 +46,12 @@ class EventType(models.TextChoices):
     INVOICE_ISSUED = "invoice.issued", _("Invoice issued")
     INVOICE_PAID = "invoice.paid", _("Invoice paid")
     CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
+    PAYMENT_SUCCEEDED = "payment.succeeded", _("Payment succeeded")
     PAYMENT_FAILED = "payment.failed", _("Payment failed")
+    PAYMENT_METHOD_SWITCHED = (
+        "payment.method_switched",
+        _("Switched to invoice payment after failed retries"),
+    )
     # A test message staff send to one endpoint from the admin.
     PING = "ping", _("Test ping")
 
@@ -58,3 +68,4 @@ class MailType(models.TextChoices):
     INVITATION_EXPIRING = "invitation_expiring", _("Invitation expiring")
     INVOICE_ISSUED = "invoice_issued", _("Invoice issued")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAYMENT_REMINDER = "payment_reminder", _("Payment retry reminder")

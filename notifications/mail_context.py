@@ -152,6 +152,33 @@ VARIABLES: dict[str, tuple[Variable, ...]] = {
         ),
         MERCHANT_NAME,
     ),
+    MailType.PAYMENT_REMINDER: (
+        INVOICE_NUMBER,
+        Variable(
+            "amount",
+            _("The amount that could not be collected, formatted."),
+            "€1,234.50",
+            "1.234,50 €",
+        ),
+        Variable(
+            "reason",
+            _("Why the payment failed, as the payment provider said; may be empty."),
+            "The card was declined.",
+            "Die Karte wurde abgelehnt.",
+        ),
+        Variable(
+            "next_attempt",
+            _("When the payment is tried again, a formatted date."),
+            "April 14, 2027",
+            "14. April 2027",
+        ),
+        Variable(
+            "payment_methods_url",
+            _("Link to the portal page where the customer changes the payment method."),
+            "https://portal.example.com/portal/payment-methods/",
+        ),
+        MERCHANT_NAME,
+    ),
     MailType.INVITATION_EXPIRING: (
         RECIPIENT_FIRST_NAME,
         OFFER_NAME,

@@ -33,6 +33,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.exceptions import InvoiceError
 from billing.exports import (
     CreditNoteResource,
     InvoiceLineResource,
@@ -40,7 +41,8 @@ from billing.exports import (
     PaymentStateResource,
 )
 from billing.models import Invoice, InvoiceLine
-from billing.services.invoices import InvoiceError, credit_note_issue, invoice_mark_paid
+from billing.services.invoices import credit_note_issue
+from billing.services.payments import invoice_mark_paid
 
 from . import exports
 from .exports import FinanceExportMixin

@@ -1,6 +1,27 @@
 """Invoices, credit notes, their lines, number series and billing runs (SPEC §4)."""
 
 from .invoices import Invoice, InvoiceLine, NumberSeries
+from .payments import (
+    BankStatement,
+    BankStatementLine,
+    Dunning,
+    DunningPolicy,
+    FinalAction,
+    Payment,
+    PaymentAttempt,
+)
 from .runs import BillingRun
 
-__all__ = ["BillingRun", "Invoice", "InvoiceLine", "NumberSeries"]
+__all__ = [
+    "BankStatement",
+    "BankStatementLine",
+    "BillingRun",
+    "Dunning",
+    "DunningPolicy",
+    "FinalAction",
+    "Invoice",
+    "InvoiceLine",
+    "NumberSeries",
+    "Payment",
+    "PaymentAttempt",
+]

@@ -30,7 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
+from billing.exceptions import InvoiceError
 from billing.models import Invoice, InvoiceLine, NumberSeries
+from billing.services.collection import collection_schedule
+from billing.services.dunning import dunning_settle
 from catalog.money import format_money, round_money
 from notifications.events import EventType, MailType
 from notifications.services import Mail, emit
@@ -71,10 +74,6 @@ EU_COUNTRIES = frozenset(
         "SK",
     ]
 )
-
-
-class InvoiceError(Exception):
-    """An invoicing operation the rules refuse; nothing changed. str() says why."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +262,7 @@ def invoice_issue(*, invoice: Invoice, now: datetime | None = None) -> Invoice:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, now  # nothing to pay
     invoice.save()
     emit_issued(invoice, now)
+    collection_schedule(invoice=invoice, now=now)
     transaction.on_commit(lambda: queue_pdf(invoice.pk))
     return invoice
 
@@ -399,48 +399,11 @@ def credit_note_issue(
     )
     credit_note = invoice_create(draft=draft)
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+    dunning_settle(invoice=invoice, paid=False, now=now)
     return invoice_issue(invoice=credit_note, now=now)
 
 
 # --- payment -------------------------------------------------------------------------
-
-
-@transaction.atomic
-def invoice_mark_paid(
-    *, invoice: Invoice, amount: Decimal | None = None, now: datetime | None = None
-) -> Invoice:
-    """Record a payment on an open or overdue invoice (staff, or a gateway's success):
-    `amount` (default: what is due) adds to the amount paid; once nothing is due the
-    invoice is paid and the "invoice paid" event is emitted."""
-    now = now or timezone.now()
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
-    if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in (
-        Invoice.Status.OPEN,
-        Invoice.Status.OVERDUE,
-    ):
-        raise InvoiceError(_("Only an open or overdue invoice can be paid."))
-    amount = invoice.amount_due if amount is None else amount
-    if amount <= 0 or amount > invoice.amount_due:
-        raise InvoiceError(
-            _("Enter an amount between 0.01 and %(due)s.") % {"due": invoice.amount_due}
-        )
-    invoice.amount_paid += amount
-    if invoice.amount_due == 0:
-        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
-        emit(
-            type=EventType.INVOICE_PAID,
-            payload={
-                "invoice": str(invoice.public_id),
-                "number": invoice.number,
-                "customer": str(invoice.customer.public_id),
-                "gross": str(invoice.gross_amount),
-                "currency": invoice.currency,
-            },
-            subject=invoice,
-            occurred_at=now,
-        )
-    invoice.save(update_fields=["amount_paid", "status", "paid_at"])
-    return invoice
 
 
 def invoices_mark_overdue(*, now: datetime | None = None, batch: int = 5000) -> int:

@@ -35,6 +35,7 @@ from django.utils.translation import override
 from django_q.tasks import async_task
 
 from billing.models import Invoice, InvoiceLine
+from billing.services.collection import collection_schedule_bulk
 from billing.services.invoices import (
     ZERO,
     InvoiceDraft,
@@ -89,6 +90,7 @@ def invoices_issue_bulk(*, drafts: Sequence[InvoiceDraft], now: datetime) -> lis
     events = _events(invoices, now)
     event_ids = _copy_events(events, now) if postgres else _create_events(events)
     invoice_ids = [invoice.pk for invoice in invoices]
+    collection_schedule_bulk(invoice_ids=invoice_ids, now=now)
     transaction.on_commit(lambda: _queue_after_commit(invoice_ids, event_ids))
     return invoice_ids
 

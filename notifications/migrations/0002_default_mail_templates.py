@@ -252,6 +252,48 @@ Bitte geben Sie immer den Verwendungszweck an, damit wir Ihre Zahlung zuordnen k
 {P}Bitte geben Sie immer den Verwendungszweck an, damit wir Ihre Zahlung zuordnen können. Falls Sie bereits bezahlt haben, betrachten Sie diese E-Mail bitte als gegenstandslos.</p>
 {_signature("de")}""",
     },
+    ("payment_reminder", "en"): {
+        "subject": "Payment for invoice {{ invoice_number }} failed: we will try again",
+        "body_text": f"""Hello,
+
+We could not collect the payment of {{{{ amount }}}} for invoice {{{{ invoice_number }}}}.{{% if reason %}} Reason: {{{{ reason }}}}{{% endif %}}
+
+{{% if next_attempt %}}We will try again on {{{{ next_attempt }}}}. {{% endif %}}If your payment details have changed, please update them here:
+{{{{ payment_methods_url }}}}
+
+If you have already paid, please disregard this e-mail.
+
+{REGARDS["en"]}
+{{{{ merchant_name }}}}
+""",
+        "content": f"""{P}Hello,</p>
+{P}We could not collect the payment of <strong>{{{{ amount }}}}</strong> for invoice {{{{ invoice_number }}}}.{{% if reason %}} Reason: {{{{ reason }}}}{{% endif %}}</p>
+{P}{{% if next_attempt %}}We will try again on {{{{ next_attempt }}}}. {{% endif %}}If your payment details have changed, please update them:</p>
+{BUTTON.format(url="{{ payment_methods_url }}", label="Update payment method")}
+{SMALL}If you have already paid, please disregard this e-mail.</p>
+{_signature("en")}""",
+    },
+    ("payment_reminder", "de"): {
+        "subject": "Zahlung für Rechnung {{ invoice_number }} fehlgeschlagen: neuer Versuch folgt",
+        "body_text": f"""Guten Tag,
+
+leider konnten wir den Betrag von {{{{ amount }}}} für die Rechnung {{{{ invoice_number }}}} nicht einziehen.{{% if reason %}} Grund: {{{{ reason }}}}{{% endif %}}
+
+{{% if next_attempt %}}Wir versuchen es am {{{{ next_attempt }}}} erneut. {{% endif %}}Falls sich Ihre Zahlungsdaten geändert haben, aktualisieren Sie sie bitte hier:
+{{{{ payment_methods_url }}}}
+
+Falls Sie bereits bezahlt haben, betrachten Sie diese E-Mail bitte als gegenstandslos.
+
+{REGARDS["de"]}
+{{{{ merchant_name }}}}
+""",
+        "content": f"""{P}Guten Tag,</p>
+{P}leider konnten wir den Betrag von <strong>{{{{ amount }}}}</strong> für die Rechnung {{{{ invoice_number }}}} nicht einziehen.{{% if reason %}} Grund: {{{{ reason }}}}{{% endif %}}</p>
+{P}{{% if next_attempt %}}Wir versuchen es am {{{{ next_attempt }}}} erneut. {{% endif %}}Falls sich Ihre Zahlungsdaten geändert haben, aktualisieren Sie sie bitte:</p>
+{BUTTON.format(url="{{ payment_methods_url }}", label="Zahlungsart ändern")}
+{SMALL}Falls Sie bereits bezahlt haben, betrachten Sie diese E-Mail bitte als gegenstandslos.</p>
+{_signature("de")}""",
+    },
     ("invitation_expiring", "en"): {
         "subject": "Your invitation to {{ offer_name }} expires on {{ expires_at }}",
         "body_text": f"""{GREETING["en"]}

@@ -87,6 +87,10 @@ class Subscription(models.Model):
     cancelled_at = models.DateTimeField(_("cancellation received"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # Set when dunning paused access because an invoice stayed unpaid (the merchant's
+    # dunning policy); cleared when it is paid. The merchant's systems learn it from the
+    # subscription.access_paused / access_resumed events and the API.
+    access_paused_at = models.DateTimeField(_("access paused"), null=True, blank=True)
     payment_method = models.ForeignKey(
         "subscriptions.PaymentMethod",
         on_delete=models.PROTECT,

@@ -24,8 +24,8 @@ from billing.services.invoices import (
     credit_note_issue,
     invoice_create,
     invoice_issue,
-    invoice_mark_paid,
 )
+from billing.services.payments import invoice_mark_paid
 from catalog.models import CorporateOffer
 from seats.models import LogEntry
 from seats.services.seats import user_subscription_start

@@ -18,9 +18,9 @@ from billing.services.invoices import (
     credit_note_issue,
     invoice_create,
     invoice_issue,
-    invoice_mark_paid,
     line_amounts,
 )
+from billing.services.payments import invoice_mark_paid
 from notifications.events import EventType
 from notifications.models import Event
 from tests.concurrency import race

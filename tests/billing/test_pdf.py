@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 
 from billing.models import Invoice
 from billing.pdf import invoice_pdf_bytes, invoice_pdf_store, pdf_save_once, render_invoice_pdf
-from billing.services.invoices import credit_note_issue, invoice_mark_paid
+from billing.services.invoices import credit_note_issue
+from billing.services.payments import invoice_mark_paid
 from billing.tasks import render_pdf
 from tests.billing.invoicing import (
     BERLIN,

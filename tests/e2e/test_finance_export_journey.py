@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from billing.services.invoices import invoice_mark_paid
+from billing.services.payments import invoice_mark_paid
 from subscriptions.roles import FINANCE
 from tests.billing.factories import STAFF_PASSWORD, line, make_invoice, staff_member
 from tests.subscriptions.factories import CustomerFactory

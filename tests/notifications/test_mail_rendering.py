@@ -199,6 +199,14 @@ def test_the_documented_variables_of_each_type():
             "reference",
             "merchant_name",
         ],
+        "payment_reminder": [
+            "invoice_number",
+            "amount",
+            "reason",
+            "next_attempt",
+            "payment_methods_url",
+            "merchant_name",
+        ],
     }
 
 

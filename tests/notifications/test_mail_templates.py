@@ -158,6 +158,7 @@ def test_the_add_page_documents_the_variables_of_every_type(client, staff_user):
         "Invitation expiring",
         "Invoice issued",
         "Payment failed",
+        "Payment retry reminder",
     ]
 
 
