@@ -226,8 +226,11 @@ def _record(attempt_id: int, result: ChargeResult, now: datetime) -> PaymentAtte
         if attempt.status == PaymentAttempt.Status.SUCCEEDED:
             _paid(attempt, now)
         else:
-            mails = dunning_after_failure(attempt=attempt, now=now)
-            _event(EventType.PAYMENT_FAILED, attempt, now, mails)
+            dunning_after_failure(
+                attempt=attempt,
+                now=now,
+                announce=lambda mails: _event(EventType.PAYMENT_FAILED, attempt, now, mails),
+            )
     return attempt
 
 

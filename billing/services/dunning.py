@@ -17,6 +17,7 @@ the first failure; `billing.services.collection` executes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -73,10 +74,13 @@ def on_day(failed_at: datetime, day: int) -> datetime:
     return (local + timedelta(days=day)).astimezone(failed_at.tzinfo)
 
 
-def dunning_after_failure(*, attempt: PaymentAttempt, now: datetime) -> list[Mail]:
+def dunning_after_failure(
+    *, attempt: PaymentAttempt, now: datetime, announce: Callable[[list[Mail]], None]
+) -> None:
     """Advance the invoice's dunning after a failed attempt (call under the attempt's
-    lock): schedule the next retry, or carry out the final action. Returns the e-mails
-    the "payment failed" event carries."""
+    lock): schedule the next retry, or carry out the final action. `announce(mails)`
+    emits the "payment failed" event with the e-mails the step sends; it is called
+    before the final action, so listeners hear of the failure before its consequences."""
     invoice = attempt.invoice
     dunning = Dunning.objects.select_for_update().filter(invoice=invoice).first()
     if dunning is None:
@@ -84,13 +88,13 @@ def dunning_after_failure(*, attempt: PaymentAttempt, now: datetime) -> list[Mai
     elif attempt.trigger == PaymentAttempt.Trigger.RETRY:
         dunning.retries_done += 1
     dunning.last_error = (attempt.message or attempt.error_code)[:300]
-    mails: list[Mail] = []
     if dunning.status == Dunning.Status.RETRYING and attempt.trigger != (
         PaymentAttempt.Trigger.MANUAL
     ):
-        mails = _next_step(dunning, attempt, now)
+        _next_step(dunning, attempt, now, announce)
+    else:
+        announce([])
     dunning.save()
-    return mails
 
 
 def _start(invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> Dunning:
@@ -114,15 +118,18 @@ def _start(invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> Dunning:
     )
 
 
-def _next_step(dunning: Dunning, attempt: PaymentAttempt, now: datetime) -> list[Mail]:
+def _next_step(dunning: Dunning, attempt: PaymentAttempt, now: datetime, announce) -> None:
     if dunning.retries_done < dunning.retries_total:
         when = on_day(dunning.failed_at, dunning.retry_days[dunning.retries_done])
         _schedule_retry(dunning, attempt, when)
         dunning.next_attempt_at = when
-        if dunning.remind_customer:
-            return _mails(MailType.PAYMENT_REMINDER, dunning.invoice, attempt, when)
-        return []
-    return _exhaust(dunning, attempt, now)
+        reminder = dunning.remind_customer
+        announce(
+            _mails(MailType.PAYMENT_REMINDER, dunning.invoice, attempt, when) if reminder else []
+        )
+        return
+    announce(_mails(MailType.PAYMENT_FAILED, dunning.invoice, attempt, None))
+    _exhaust(dunning, now)
 
 
 def _schedule_retry(dunning: Dunning, attempt: PaymentAttempt, when: datetime) -> None:
@@ -146,7 +153,7 @@ def _next_number(invoice: Invoice) -> int:
     return (last or 0) + 1
 
 
-def _exhaust(dunning: Dunning, attempt: PaymentAttempt, now: datetime) -> list[Mail]:
+def _exhaust(dunning: Dunning, now: datetime) -> None:
     """The last retry failed: the final action. The invoice stays open."""
     dunning.status, dunning.ended_at, dunning.next_attempt_at = Dunning.Status.EXHAUSTED, now, None
     subscription = dunning.subscription
@@ -167,7 +174,6 @@ def _exhaust(dunning: Dunning, attempt: PaymentAttempt, now: datetime) -> list[M
         dunning.outcome = _("Subscription ended; the invoice stays open.")
     else:
         dunning.outcome = _("Subscription kept; the invoice stays open.")
-    return _mails(MailType.PAYMENT_FAILED, dunning.invoice, attempt, None)
 
 
 def _switch_to_invoice(dunning: Dunning, now: datetime) -> None:
