@@ -1,6 +1,7 @@
 """The merchant backend for billing: invoices, credit notes and their lines, billing runs,
-and the finance exports (billing.exports)."""
+the finance exports (billing.exports), payments, charge attempts, dunning and bank
+statements."""
 
-from . import invoices, runs
+from . import bank_statements, invoices, payments, runs
 
-__all__ = ["invoices", "runs"]
+__all__ = ["bank_statements", "invoices", "payments", "runs"]

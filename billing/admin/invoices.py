@@ -46,6 +46,7 @@ from billing.services.payments import invoice_mark_paid
 
 from . import exports
 from .exports import FinanceExportMixin
+from .tables import attempts_table, payments_table
 
 CHANGE_INVOICE = "billing.change_invoice"
 
@@ -173,6 +174,7 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                     "issued_at",
                     "due_at",
                     "paid_at",
+                    "payment_history",
                     "pdf_link",
                     "public_id",
                     "created_at",
@@ -224,6 +226,26 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("amount due"))
     def amount_due(self, invoice: Invoice) -> Decimal:
         return invoice.amount_due
+
+    @admin.display(description=gettext_lazy("payments and charges"))
+    def payment_history(self, invoice: Invoice) -> str:
+        dunning = getattr(invoice, "dunning", None)
+        dunning_link = (
+            format_html(
+                '<p><a href="{}">{}: {}</a></p>',
+                reverse("admin:billing_dunning_change", args=[dunning.pk]),
+                _("Dunning"),
+                dunning.get_status_display(),
+            )
+            if dunning
+            else ""
+        )
+        return format_html(
+            "{}{}{}",
+            payments_table(invoice.payments.select_related("invoice")),
+            attempts_table(invoice.payment_attempts.order_by("number")),
+            dunning_link,
+        )
 
     @admin.display(description=gettext_lazy("credited invoice"))
     def credited_invoice_link(self, invoice: Invoice) -> str | None:
@@ -294,7 +316,9 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         form = MarkPaidForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                invoice = invoice_mark_paid(invoice=invoice, amount=form.cleaned_data["amount"])
+                invoice = invoice_mark_paid(
+                    invoice=invoice, amount=form.cleaned_data["amount"], actor=request.user
+                )
             except InvoiceError as refusal:
                 form.add_error(None, str(refusal))
             else:

@@ -8,6 +8,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+from subscriptions.roles import sync_staff_roles
+
+
+def grant_roles(apps, schema_editor):
+    """Finance gets the new models' permissions (billing: all), support may view."""
+    sync_staff_roles(apps)
+
 
 class Migration(migrations.Migration):
 
@@ -175,4 +182,5 @@ class Migration(migrations.Migration):
             model_name='paymentattempt',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='attempt_amount_positive'),
         ),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]

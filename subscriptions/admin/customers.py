@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin.base import money_display
+from subscriptions.admin.panels import CUSTOMER_PANELS, render_panels
 from subscriptions.models import Activity, Customer, PaymentMethod, Subscription, User
 from subscriptions.services.accounts import customer_save_by_staff
 
@@ -129,7 +130,7 @@ class CustomerAdmin(admin.ModelAdmin):
             },
         ),
         (_("Multi-user subscriptions"), {"fields": ("multi_user",)}),
-        (_("Invoices"), {"fields": ("invoices",)}),
+        (_("Invoices and payments"), {"fields": ("invoices",)}),
         (_("Record"), {"fields": ("public_id", "created_at", "updated_at")}),
     )
     inlines = (PortalUserInline, SubscriptionInline, PaymentMethodInline, ActivityInline)
@@ -168,6 +169,6 @@ class CustomerAdmin(admin.ModelAdmin):
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
-    @admin.display(description=_("invoices"))
+    @admin.display(description=_("invoices and payments"))
     def invoices(self, customer: Customer) -> str:
-        return _("Invoices are shown here once billing arrives; until then Kontor issues none.")
+        return render_panels(CUSTOMER_PANELS, customer)

@@ -30,6 +30,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 from catalog.admin.base import money_display
 from catalog.models import Bundle, Offer, Product, Status
 from subscriptions.admin.corporate import corporate_add_view
+from subscriptions.admin.panels import SUBSCRIPTION_PANELS, render_panels
 from subscriptions.exceptions import PurchaseRefused, SubscriptionError
 from subscriptions.models import (
     Activity,
@@ -307,7 +308,11 @@ class SubscriptionAdmin(ImportMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # Subscriptions change only through their services (purchase, lifecycle).
-        return [f.name for f in Subscription._meta.fields]
+        return [f.name for f in Subscription._meta.fields] + ["payments"]
+
+    @admin.display(description=_("payments and dunning"))
+    def payments(self, subscription: Subscription) -> str:
+        return render_panels(SUBSCRIPTION_PANELS, subscription)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -19,7 +19,6 @@ from notifications.events import EventType
 from notifications.models import Event
 from subscriptions.gateways import get_gateway
 from subscriptions.services.payments import payment_method_add, subscription_change_payment_method
-from tests.billing.gateways import GATEWAY, ScriptedGateway
 from tests.billing.invoicing import ISSUED_AT, issue_invoice, make_customer
 from tests.billing.runs_factories import berlin, corporate_subscription
 from tests.factories import CorporateContractFactory
@@ -29,13 +28,6 @@ from tests.subscriptions.test_payment_methods import card
 pytestmark = pytest.mark.django_db
 
 DECLINING_CARD = "4000000000000002"
-
-
-@pytest.fixture
-def scripted(settings):
-    settings.KONTOR_PAYMENT_GATEWAY = GATEWAY
-    ScriptedGateway.reset()
-    return ScriptedGateway
 
 
 def company(email="finance@uni-musterstadt.example"):
