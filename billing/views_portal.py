@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
@@ -17,8 +18,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 
-from billing.models import Invoice, InvoiceLine
+from billing.models import Dunning, Invoice, InvoiceLine
 from billing.pdf import COUNTING, format_quantity, format_rate, format_unit_price, period_last_day
+from billing.services.dunning import iban_grouped
 from catalog.money import format_money
 from subscriptions.models import Customer
 from subscriptions.selectors.customers import customer_for_user
@@ -46,6 +48,18 @@ def invoice_for_customer(*, customer: Customer, public_id: UUID) -> Invoice:
             Prefetch("credit_notes", queryset=credit_notes, to_attr="issued_credit_notes"),
         ),
         public_id=public_id,
+    )
+
+
+def unpaid_dunnings_for_customer(*, customer: Customer) -> list[Dunning]:
+    """The customer's invoices whose charge failed and that are still unpaid: being
+    retried, or waiting for a bank transfer after the retries (one query)."""
+    return list(
+        Dunning.objects.filter(
+            customer=customer, status__in=[Dunning.Status.RETRYING, Dunning.Status.EXHAUSTED]
+        )
+        .select_related("invoice")
+        .order_by("failed_at")
     )
 
 
@@ -95,7 +109,23 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     language = _language()
     page.object_list = [_label_invoice(invoice, language) for invoice in page.object_list]
-    return render(request, "billing/portal/invoice_list.html", {"page": page})
+    unpaid = unpaid_dunnings_for_customer(customer=customer)
+    for dunning in unpaid:
+        _label_invoice(dunning.invoice, language)
+    return render(
+        request,
+        "billing/portal/invoice_list.html",
+        {"page": page, "unpaid": unpaid, "bank": _bank_details()},
+    )
+
+
+def _bank_details() -> dict[str, str]:
+    return {
+        "name": settings.KONTOR_MERCHANT_NAME,
+        "bank": settings.KONTOR_MERCHANT_BANK,
+        "iban": iban_grouped(settings.KONTOR_MERCHANT_IBAN),
+        "bic": settings.KONTOR_MERCHANT_BIC,
+    }
 
 
 @login_required

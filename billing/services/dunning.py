@@ -219,14 +219,15 @@ def _mails(template: str, invoice: Invoice, attempt: PaymentAttempt, when) -> li
         else:
             context |= {
                 "bank_name": settings.KONTOR_MERCHANT_BANK,
-                "iban": _grouped(settings.KONTOR_MERCHANT_IBAN),
+                "iban": iban_grouped(settings.KONTOR_MERCHANT_IBAN),
                 "bic": settings.KONTOR_MERCHANT_BIC,
                 "reference": invoice.number,
             }
     return [Mail(template=template, to=address, language=language, context=context)]
 
 
-def _grouped(iban: str) -> str:
+def iban_grouped(iban: str) -> str:
+    """DE89370400440532013000 → DE89 3704 0044 0532 0130 00, as people read it."""
     compact = iban.replace(" ", "")
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 

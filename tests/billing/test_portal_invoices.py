@@ -119,8 +119,8 @@ def test_list_runs_a_fixed_number_of_queries(anna_client, anna, count, django_as
     issue_many(anna, count)
     credit_note_issue(invoice=Invoice.objects.filter(customer=anna).first(), reason="Test")
 
-    # session, user, customer, count, page (credit notes' invoices joined)
-    with django_assert_num_queries(5):
+    # session, user, customer, count, page (credit notes' invoices joined), failed payments
+    with django_assert_num_queries(6):
         response = anna_client.get(LIST)
 
     assert len(response.context["page"].object_list) == min(count + 1, INVOICES_PER_PAGE)
@@ -303,3 +303,34 @@ def test_the_issued_e_mails_link_leads_through_the_login_to_the_pdf(client, anna
     assert pdf.status_code == 200
     assert pdf["Content-Type"] == "application/pdf"
     assert invoice.number in pdf_text(pdf.content)
+
+
+# --- failed payments -----------------------------------------------------------------
+
+
+def test_a_failed_charge_is_explained_on_the_list_to_its_customer_only(client, anna, ben):
+    from billing.services.collection import payments_collect_due
+    from subscriptions.services.payments import (
+        payment_method_add,
+        subscription_change_payment_method,
+    )
+    from tests.billing.runs_factories import berlin, corporate_subscription
+    from tests.factories import CorporateContractFactory
+    from tests.subscriptions.test_payment_methods import card
+
+    subscription, _ = corporate_subscription(
+        contracts=[CorporateContractFactory()], started_at=berlin(2027, 1, 1), customer=anna
+    )
+    method = payment_method_add(customer=anna, kind="card", details=card("4000000000000002"))
+    subscription_change_payment_method(subscription=subscription, payment_method=method)
+    issue_invoice(anna, subscription=subscription)
+    payments_collect_due(now=ISSUED_AT)
+
+    client.force_login(anna.main_user)
+    own = client.get(LIST).content.decode()
+    client.force_login(ben.main_user)
+    other = client.get(LIST).content.decode()
+
+    assert "We could not collect €1,234.50 for invoice 2027-000001." in own
+    assert "We will try again on April 3, 2027." in own
+    assert "could not collect" not in other
