@@ -126,7 +126,33 @@ def seed_customers() -> SeedLog:
                 payment_method=INVOICE,
             )
         log["created" if created else "unchanged"] += 1
+        _declining_card_customer(log)
     return log
+
+
+def _declining_card_customer(log: SeedLog) -> None:
+    """A reader whose card the sandbox declines, so the demo shows dunning."""
+    customer, created = Customer.objects.get_or_create(
+        name="Lena Hofmann",
+        defaults={"email": "lena.hofmann@example.com", "country": "DE", "language": "de"},
+    )
+    if created:
+        card = payment_method_add(
+            customer=customer,
+            kind="card",
+            details={
+                "number": "4000000000000002",
+                "exp_month": "12",
+                "exp_year": "2035",
+                "cvc": "123",
+            },
+        )
+        subscription_purchase(
+            customer=customer,
+            offer=Offer.objects.get(code="tb-digital-monthly"),
+            payment_method=card,
+        )
+    log["created" if created else "unchanged"] += 1
 
 
 def demo_user(log: SeedLog, email: str, first_name: str, last_name: str, **values) -> User:

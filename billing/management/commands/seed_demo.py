@@ -10,7 +10,8 @@ customer accounts with subscriptions (`subscriptions.demo.seed_customers`), a co
 customer on a corporate offer (`subscriptions.demo.seed_corporate_customer`) and its
 users with access (`seats.demo.seed_corporate_seats`), and coupon campaigns with their
 codes (`coupons.demo.seed_coupons`), and the first invoices from a billing run for
-today (`billing.demo.seed_invoices`).
+today (`billing.demo.seed_invoices`), their collection and a bank statement
+(`billing.demo.seed_payments`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from billing.demo import seed_invoices
+from billing.demo import seed_invoices, seed_payments
 from catalog import models as catalog
 from catalog.demo import SeedError, seed_catalog
 from coupons.demo import seed_coupons
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                     "seats": seed_corporate_seats(),
                     "coupons": seed_coupons(),
                     "invoices": seed_invoices(),
+                    "payments": seed_payments(),
                 }
         except SeedError as error:
             raise CommandError(str(error)) from error
