@@ -54,13 +54,34 @@ class IgnoreForm(forms.Form):
 
 class LineInline(admin.TabularInline):
     model = BankStatementLine
-    fields = ("row", "booked_on", "amount", "reference", "payer", "status", "invoice", "note")
+    fields = (
+        "row",
+        "booked_on",
+        "amount",
+        "reference",
+        "payer",
+        "status",
+        "invoice",
+        "note",
+        "review_link",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="")
+    def review_link(self, line) -> str:
+        return review_link(line)
+
+
+def review_link(line: BankStatementLine) -> str:
+    if line.status != S.REVIEW:
+        return ""
+    url = reverse("admin:billing_bankstatementline_review", args=[line.pk])
+    return format_html('<a href="{}">{}</a>', url, _("Assign or ignore"))
 
 
 @admin.register(BankStatement)
@@ -164,7 +185,7 @@ class BankStatementLineAdmin(ReadOnlyAdmin):
         "status",
         "invoice",
         "note",
-        "review_link",
+        "review",
     )
     list_filter = ("status", "statement")
     list_select_related = ("invoice", "statement")
@@ -172,11 +193,8 @@ class BankStatementLineAdmin(ReadOnlyAdmin):
     search_help_text = gettext_lazy("Reference, payer or invoice number.")
 
     @admin.display(description="")
-    def review_link(self, line) -> str:
-        if line.status != S.REVIEW:
-            return ""
-        url = reverse("admin:billing_bankstatementline_review", args=[line.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Assign or ignore"))
+    def review(self, line) -> str:
+        return review_link(line)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.review_view)
