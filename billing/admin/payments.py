@@ -97,7 +97,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 @admin.register(Dunning)
 class DunningAdmin(ReadOnlyAdmin):
     list_display = (
-        "invoice_link",
+        "invoice_number",
         "customer",
         "schedule",
         "status",
@@ -135,6 +135,10 @@ class DunningAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("invoice"), ordering="invoice__number")
     def invoice_link(self, dunning: Dunning) -> str:
         return invoice_link(dunning.invoice)
+
+    @admin.display(description=gettext_lazy("invoice"), ordering="invoice__number")
+    def invoice_number(self, dunning: Dunning) -> str:
+        return dunning.invoice.number
 
     @admin.display(description=gettext_lazy("retries"))
     def retries(self, dunning: Dunning) -> str:
