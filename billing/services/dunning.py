@@ -83,14 +83,15 @@ def dunning_after_failure(
     before the final action, so listeners hear of the failure before its consequences."""
     invoice = attempt.invoice
     dunning = Dunning.objects.select_for_update().filter(invoice=invoice).first()
-    if dunning is None:
+    started = dunning is None
+    if started:
         dunning = _start(invoice, attempt, now)
     elif attempt.trigger == PaymentAttempt.Trigger.RETRY:
         dunning.retries_done += 1
     dunning.last_error = (attempt.message or attempt.error_code)[:300]
-    if dunning.status == Dunning.Status.RETRYING and attempt.trigger != (
-        PaymentAttempt.Trigger.MANUAL
-    ):
+    # Staff's extra retry leaves a running schedule as it is (or starts one).
+    manual_extra = attempt.trigger == PaymentAttempt.Trigger.MANUAL and not started
+    if dunning.status == Dunning.Status.RETRYING and not manual_extra:
         _next_step(dunning, attempt, now, announce)
     else:
         announce([])

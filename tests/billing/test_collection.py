@@ -279,3 +279,27 @@ def test_retry_days_run_from_the_failure_across_the_daylight_saving_switch():
     assert [timezone.localtime(moment).strftime("%d %H:%M %Z") for moment in due] == [
         "29 06:00 CEST"
     ]
+
+
+def test_a_failed_manual_charge_of_an_invoice_never_collected_starts_the_schedule(scripted):
+    """The subscription paid by invoice when the invoice was issued and by card later:
+    staff charge it by hand, it fails, and the corporate schedule takes over from there."""
+    from billing.services.collection import payment_retry_now
+
+    scripted.reset("declined", "declined", "succeeded")
+    customer = company()
+    subscription, _ = corporate_subscription(
+        contracts=[CorporateContractFactory()], started_at=berlin(2027, 1, 1), customer=customer
+    )
+    invoice = issue_invoice(customer, subscription=subscription)
+    method = payment_method_add(customer=customer, kind="card", details=card())
+    subscription_change_payment_method(subscription=subscription, payment_method=method)
+
+    with time_machine.travel(ISSUED_AT, tick=False):
+        manual = payment_retry_now(invoice=invoice)
+    sweep_every_six_hours(days=20)
+
+    assert (manual.number, manual.trigger, manual.status) == (1, "manual", "declined")
+    issued = ISSUED_AT.date()
+    assert attempt_days(invoice) == [issued, issued + timedelta(days=2), issued + timedelta(days=5)]
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
