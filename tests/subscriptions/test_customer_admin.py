@@ -84,7 +84,7 @@ def test_change_page_shows_users_subscriptions_methods_and_activity(staff_client
     assert "Visa •••• 4242" in html
     assert html.index("New note 222") < html.index("Old note 111")
     assert "No multi-user subscriptions." in html
-    assert "once billing arrives" in html
+    assert "Payment history" in html  # billing's panel (subscriptions.admin.panels)
     # Nothing in the inlines can be edited or added from here.
     assert 'name="subscriptions-0-status"' not in html
     assert "Add another portal user" not in html
