@@ -64,6 +64,18 @@ EXPIRES_AT = Variable(
 )
 INVOICE_NUMBER = Variable("invoice_number", _("The invoice number."), "2027-000123")
 
+UNCOLLECTED_AMOUNT = Variable(
+    "amount",
+    _("The amount that could not be collected, formatted."),
+    "€1,234.50",
+    "1.234,50 €",
+)
+FAILURE_REASON = Variable(
+    "reason",
+    _("Why the payment failed, as the payment provider said; may be empty."),
+    "The card was declined.",
+    "Die Karte wurde abgelehnt.",
+)
 VARIABLES: dict[str, tuple[Variable, ...]] = {
     MailType.USER_INVITED: (
         RECIPIENT_FIRST_NAME,
@@ -130,18 +142,8 @@ VARIABLES: dict[str, tuple[Variable, ...]] = {
     ),
     MailType.PAYMENT_FAILED: (
         INVOICE_NUMBER,
-        Variable(
-            "amount",
-            _("The amount that could not be collected, formatted."),
-            "€1,234.50",
-            "1.234,50 €",
-        ),
-        Variable(
-            "reason",
-            _("Why the payment failed, as the payment provider said; may be empty."),
-            "The card was declined.",
-            "Die Karte wurde abgelehnt.",
-        ),
+        UNCOLLECTED_AMOUNT,
+        FAILURE_REASON,
         Variable("bank_name", _("Your bank, for payment by transfer."), "Sparkasse Musterstadt"),
         Variable("iban", _("Your IBAN, for payment by transfer."), "DE89 3704 0044 0532 0130 00"),
         Variable("bic", _("Your BIC, for payment by transfer."), "COBADEFFXXX"),
@@ -154,18 +156,8 @@ VARIABLES: dict[str, tuple[Variable, ...]] = {
     ),
     MailType.PAYMENT_REMINDER: (
         INVOICE_NUMBER,
-        Variable(
-            "amount",
-            _("The amount that could not be collected, formatted."),
-            "€1,234.50",
-            "1.234,50 €",
-        ),
-        Variable(
-            "reason",
-            _("Why the payment failed, as the payment provider said; may be empty."),
-            "The card was declined.",
-            "Die Karte wurde abgelehnt.",
-        ),
+        UNCOLLECTED_AMOUNT,
+        FAILURE_REASON,
         Variable(
             "next_attempt",
             _("When the payment is tried again, a formatted date."),

@@ -207,7 +207,7 @@ class DunningAdmin(ReadOnlyAdmin):
 
 @admin.register(DunningPolicy)
 class DunningPolicyAdmin(admin.ModelAdmin):
-    """One row: the list opens it."""
+    """One row: its form is the list page."""
 
     fields = ("retry_days", "remind_customer", "final_action", "updated_at")
     readonly_fields = ("updated_at",)
@@ -219,8 +219,8 @@ class DunningPolicyAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        policy = dunning_policy()
-        return redirect("admin:billing_dunningpolicy_change", policy.pk)
+        # The list of one row is that row's form (it posts back here).
+        return self.change_view(request, str(dunning_policy().pk), extra_context=extra_context)
 
 
 def customer_payment_history(customer) -> tuple[str, str]:

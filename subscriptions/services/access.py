@@ -29,11 +29,7 @@ def subscription_access_pause(
     """Pause access (once: pausing a paused subscription changes nothing)."""
     now = now or timezone.now()
     with transaction.atomic():
-        sub = (
-            Subscription.objects.select_for_update()
-            .select_related("customer")
-            .get(pk=subscription.pk)
-        )
+        sub = _locked(subscription)
         if sub.access_paused_at is not None or sub.status == Subscription.Status.ENDED:
             return sub
         sub.access_paused_at = now
@@ -52,17 +48,19 @@ def subscription_access_resume(
     """Resume paused access (resuming one that is not paused changes nothing)."""
     now = now or timezone.now()
     with transaction.atomic():
-        sub = (
-            Subscription.objects.select_for_update()
-            .select_related("customer")
-            .get(pk=subscription.pk)
-        )
+        sub = _locked(subscription)
         if sub.access_paused_at is None:
             return sub
         paused_at, sub.access_paused_at = sub.access_paused_at, None
         sub.save(update_fields=["access_paused_at", "updated_at"])
         _record(sub, EventType.SUBSCRIPTION_ACCESS_RESUMED, actor, reason, now, paused_at)
     return sub
+
+
+def _locked(subscription: Subscription) -> Subscription:
+    return Subscription.objects.select_for_update().select_related("customer").get(
+        pk=subscription.pk
+    )
 
 
 def _record(sub, verb, actor, reason, now, paused_at=None) -> None:
