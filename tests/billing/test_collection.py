@@ -303,3 +303,18 @@ def test_a_failed_manual_charge_of_an_invoice_never_collected_starts_the_schedul
     issued = ISSUED_AT.date()
     assert attempt_days(invoice) == [issued, issued + timedelta(days=2), issued + timedelta(days=5)]
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
+
+
+def test_the_merchants_dunning_policy_does_not_apply_to_corporate_subscriptions():
+    from billing.models import DunningPolicy
+
+    DunningPolicy.objects.create(pk=1, retry_days="1", final_action="cancel")
+    invoice = corporate_invoice()
+
+    sweep_every_six_hours(days=20)
+
+    issued = ISSUED_AT.date()
+    assert attempt_days(invoice) == [issued] + [issued + timedelta(days=d) for d in (2, 5, 8)]
+    subscription = invoice.subscription
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.payment_method.kind) == ("active", "invoice")
