@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from catalog.uploads import MAX_BYTES
 from seats.models import LogEntry, UserSubscription
 from seats.selectors import STATE_PENDING
 
@@ -22,7 +23,6 @@ CANCEL_MODES = [
     (CANCEL_AT_PERIOD_END, _("At the end of the period")),
     (CANCEL_NOW, _("Now")),
 ]
-MAX_UPLOAD_BYTES = 5 * 2**20
 
 
 class SeatFilterForm(forms.Form):
@@ -59,8 +59,10 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        if upload.size > MAX_BYTES:  # before reading it; the gate checks the rest
+            raise forms.ValidationError(
+                _("The file is larger than 10 MB; split it and upload the parts.")
+            )
         return upload
 
 

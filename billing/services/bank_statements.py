@@ -5,7 +5,8 @@ payer; the German names banks use (Buchungstag, Betrag, Verwendungszweck,
 Auftraggeber/Zahlungspflichtiger …) are understood too, as are `;` or tab separators,
 dates as 2027-04-03 or 03.04.2027, and amounts as 1234.50, 1.234,50 or 1,234.50.
 A file with any unreadable row is refused as a whole, naming each bad row, and nothing
-is stored.
+is stored; so is one the upload gate refuses (catalog.uploads: over 10 MB or 50,000
+rows, a binary file).
 
 Each incoming line (amount > 0) whose reference contains the number of an open or
 overdue invoice is paid onto it: in full when the amounts agree (paid in full), as a
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,9 +35,8 @@ from django.utils.translation import gettext as _
 from billing.exceptions import InvoiceError
 from billing.models import BankStatement, BankStatementLine, Invoice, Payment
 from billing.services.payments import PAYABLE, payment_record
+from catalog.uploads import csv_text
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
 MAX_ERRORS = 10
 COLUMNS = {
     "date": ("date", "booking date", "buchungstag", "buchungsdatum", "datum", "valuta"),
@@ -74,11 +75,10 @@ class StatementRow:
 
 def statement_rows(content: bytes) -> list[StatementRow]:
     """The rows of a statement file, or StatementRefused naming every problem."""
-    if len(content) > MAX_BYTES:
-        raise StatementRefused([_("The file is larger than 5 MB; split it by month.")])
-    if b"\x00" in content:
-        raise StatementRefused([_("This is not a CSV text file.")])
-    text = _decode(content)
+    try:
+        text = csv_text(content, fallback_encoding="cp1252")  # many German bank exports
+    except ValidationError as refused:
+        raise StatementRefused(refused.messages) from None
     reader = csv.reader(io.StringIO(text), _dialect(text))
     header = next(reader, None)
     columns = _columns(header or [])
@@ -86,8 +86,6 @@ def statement_rows(content: bytes) -> list[StatementRow]:
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
-        if len(rows) >= MAX_ROWS:
-            raise StatementRefused([_("The file has more than 20,000 rows; split it.")])
         try:
             rows.append(_row(number, cells, columns))
         except ValueError as error:
@@ -97,13 +95,6 @@ def statement_rows(content: bytes) -> list[StatementRow]:
     if not rows:
         raise StatementRefused([_("The file has no bookings.")])
     return rows
-
-
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")  # many German bank exports
 
 
 def _dialect(text: str):

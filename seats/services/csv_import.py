@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
+from catalog.uploads import csv_text
 from seats.exceptions import SeatError
 from seats.models import SeatAccount
 from seats.services.invitations import invitation_rows_check, invitations_create_many
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 ASYNC_ROWS = 500  # more rows than this: imported by a task, with progress
 CHUNK_ROWS = 2500  # rows per invitations_create_many call (one progress step each)
-MAX_BYTES = 10 * 2**20
 PROGRESS_TTL = 24 * 3600
 FIELDS = ("email", "first_name", "last_name", "language")
 HEADERS = {
@@ -101,15 +101,12 @@ class CsvResult:
 
 
 def _text(file) -> str:
+    """The upload's text, through the one gate for uploads (size, rows, binary files,
+    encoding: catalog.uploads), before anything parses it."""
     data = file if isinstance(file, bytes | str) else file.read()
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
-    if len(data) > MAX_BYTES:
-        raise ValidationError(_("The file is larger than 10 MB."))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(_("The file is not UTF-8 text; save it as 'CSV UTF-8'.")) from None
+    return csv_text(data)
 
 
 def _header_key(name: str) -> str:

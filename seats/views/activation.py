@@ -214,4 +214,6 @@ def admin_csv_upload(request: HttpRequest, account_id: int) -> HttpResponse:
             context["result"] = error.result
         except SeatError as error:
             form.add_error(None, error.message)
+        except ValidationError as refused:  # the upload gate (catalog.uploads)
+            form.add_error("file", refused)
     return render(request, "seats/activation/admin_csv_upload.html", context)

@@ -29,6 +29,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 
 from catalog.admin.base import money_display
 from catalog.models import Bundle, Offer, Product, Status
+from catalog.uploads import check_spreadsheet
 from subscriptions.admin.corporate import corporate_add_view
 from subscriptions.admin.panels import SUBSCRIPTION_PANELS, render_panels
 from subscriptions.exceptions import PurchaseRefused, SubscriptionError
@@ -235,6 +236,13 @@ class SubscriptionImportForm(ImportForm):
             "paid by invoice). Columns: email, first_name, last_name, language."
         ),
     )
+
+    def clean_import_file(self):
+        """The upload gate (catalog.uploads) before import-export parses the file."""
+        upload = self.cleaned_data["import_file"]
+        check_spreadsheet(upload.read(), upload.name)
+        upload.seek(0)
+        return upload
 
 
 class SubscriptionConfirmImportForm(ConfirmImportForm):

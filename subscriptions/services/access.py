@@ -58,8 +58,8 @@ def subscription_access_resume(
 
 
 def _locked(subscription: Subscription) -> Subscription:
-    return Subscription.objects.select_for_update().select_related("customer").get(
-        pk=subscription.pk
+    return (
+        Subscription.objects.select_for_update().select_related("customer").get(pk=subscription.pk)
     )
 
 

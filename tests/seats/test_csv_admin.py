@@ -54,3 +54,13 @@ def test_staff_without_the_permission_are_refused():
         _post(UserFactory(is_staff=True), account, b"email\nrita@example.com\n")
 
     assert Invitation.objects.count() == 0
+
+
+def test_a_binary_file_is_refused_on_the_form_and_nothing_is_imported(staff_user):
+    account = SeatAccountFactory()
+
+    response = _post(staff_user, account, b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+
+    assert response.status_code == 200
+    assert b"not a CSV text file" in response.content
+    assert not Invitation.objects.exists()
