@@ -52,14 +52,14 @@ class Problem(Exception):
         detail: str = "",
         *,
         field: str | None = None,
-        extra: dict[str, Any] | None = None,
+        members: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or code)
         self.status = status
         self.code = code
         self.detail = str(detail)
         self.field = field
-        self.extra = extra or {}
+        self.members = members or {}
 
 
 def problem_response(
@@ -69,7 +69,7 @@ def problem_response(
     code: str,
     detail: str = "",
     field: str | None = None,
-    extra: dict[str, Any] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> HttpResponse:
     body: dict[str, Any] = {
         "type": f"urn:kontor:problem:{code}",
@@ -82,7 +82,7 @@ def problem_response(
         body["instance"] = request.path
     if field is not None:
         body["field"] = field
-    body.update(extra or {})
+    body.update(members or {})
     return HttpResponse(
         json.dumps(body, ensure_ascii=False, default=str), status=status, content_type=CONTENT_TYPE
     )
@@ -96,7 +96,7 @@ class Mapping:
     status: int
     code: str | Callable[[Exception], str]
     field: Callable[[Exception], str | None] | None = None
-    extra: Callable[[Exception], dict[str, Any]] | None = None
+    members: Callable[[Exception], dict[str, Any]] | None = None
 
 
 _registry: dict[type[Exception], Mapping] = {}
@@ -108,11 +108,11 @@ def register_problem(
     status: int,
     code: str | Callable[[Exception], str],
     field: Callable[[Exception], str | None] | None = None,
-    extra: Callable[[Exception], dict[str, Any]] | None = None,
+    members: Callable[[Exception], dict[str, Any]] | None = None,
 ) -> None:
     """Answer `exception` (and subclasses without a mapping of their own) with this
     status and code. Called by the domain apps' api.py modules at import."""
-    _registry[exception] = Mapping(status, code, field, extra)
+    _registry[exception] = Mapping(status, code, field, members)
 
 
 def _mapping_for(exc: Exception) -> Mapping | None:
@@ -142,7 +142,7 @@ def _django_validation(request, exc: DjangoValidationError) -> HttpResponse:
         code="invalid",
         detail=first["message"],
         field=first["field"],
-        extra={"errors": errors},
+        members={"errors": errors},
     )
 
 
@@ -158,7 +158,7 @@ def _ninja_validation(request, exc: NinjaValidationError) -> HttpResponse:
         code="invalid_request",
         detail=f"{first['field']}: {first['message']}" if first["field"] else first["message"],
         field=first["field"],
-        extra={"errors": errors},
+        members={"errors": errors},
     )
 
 
@@ -171,7 +171,7 @@ def handle_exception(request: HttpRequest, exc: Exception) -> HttpResponse:
             code=exc.code,
             detail=exc.detail,
             field=exc.field,
-            extra=exc.extra,
+            members=exc.members,
         )
     if isinstance(exc, NinjaValidationError):
         return _ninja_validation(request, exc)
@@ -203,7 +203,7 @@ def handle_exception(request: HttpRequest, exc: Exception) -> HttpResponse:
             code=mapping.code(exc) if callable(mapping.code) else mapping.code,
             detail=_message(exc),
             field=mapping.field(exc) if mapping.field else None,
-            extra=mapping.extra(exc) if mapping.extra else None,
+            members=mapping.members(exc) if mapping.members else None,
         )
     if isinstance(exc, DjangoValidationError):
         return _django_validation(request, exc)

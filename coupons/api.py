@@ -12,7 +12,7 @@ from typing import Literal
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.auth import scope
@@ -247,7 +247,7 @@ def campaign_post(request, body: CampaignIn):
         valid_from=body.valid_from or timezone.now(),
         discounted_products=products,
     )
-    return 201, campaign_out(_campaign(campaign.code))
+    return Status(201, campaign_out(_campaign(campaign.code)))
 
 
 @router.get(CAMPAIGN, response=CampaignOut, auth=scope("read"))
@@ -287,8 +287,9 @@ def codes_post(request, campaign_code: text(64, 1), body: GenerateIn):
         codes = codes_generate(
             campaign=campaign, quantity=body.quantity, redemption_limit=body.redemption_limit
         )
-        return 201, GeneratedOut(
-            campaign=campaign.code, count=len(codes), codes=[c.code for c in codes]
+        return Status(
+            201,
+            GeneratedOut(campaign=campaign.code, count=len(codes), codes=[c.code for c in codes]),
         )
     if body.redemption_limit != campaign.redemption_quantity:
         raise Problem(
@@ -301,7 +302,7 @@ def codes_post(request, campaign_code: text(64, 1), body: GenerateIn):
     url = request.build_absolute_uri(f"/api/v1/coupon-campaigns/{campaign.code}")
     response_body = GenerationQueuedOut(campaign=campaign_out(_campaign(campaign.code)),
                                         status_url=url)  # fmt: skip
-    return 202, response_body
+    return Status(202, response_body)
 
 
 @router.get(CAMPAIGN + "/codes", response=page_of(CodeOut, "CodePage"), auth=scope("read"))
@@ -326,4 +327,3 @@ def code_get(request, code: text(64, 1)):
     if found is None:
         raise Problem(404, "not_found", "No such code.")
     return _code_out(found, timezone.now())
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from api.auth import scope
 from api.schemas import Timestamp
@@ -49,17 +49,18 @@ def endpoint_list(request):
     return [_endpoint_out(e) for e in CallbackEndpoint.objects.order_by("name", "pk")]
 
 
-@router.post(
-    "/callbacks/endpoints/{endpoint_id}/ping", response={202: PingOut}, auth=scope("read")
-)
+@router.post("/callbacks/endpoints/{endpoint_id}/ping", response={202: PingOut}, auth=scope("read"))
 def endpoint_ping(request, endpoint_id: UUID):
     """Send a signed test event of type "ping" to one endpoint (active or not). It is
     delivered by a task; the delivery appears in the admin with the receiver's answer."""
     endpoint = get_object_or_404(CallbackEndpoint, public_id=endpoint_id)
     delivery = callback_endpoint_ping(endpoint_id=endpoint.pk)
-    return 202, PingOut(
-        endpoint=endpoint.public_id,
-        event_type="ping",
-        delivery_status=delivery.status,
-        queued_at=delivery.created_at,
+    return Status(
+        202,
+        PingOut(
+            endpoint=endpoint.public_id,
+            event_type="ping",
+            delivery_status=delivery.status,
+            queued_at=delivery.created_at,
+        ),
     )

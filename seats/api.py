@@ -12,7 +12,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.auth import scope
@@ -293,7 +293,7 @@ def seat_user_add(request, subscription_id: UUID, body: AddUserIn):
         )  # fmt: skip
     started = user_add_existing(account=account, user=user, actor=request.auth.created_by)
     rows = _user_subscriptions().filter(pk__in=[us.pk for us in started]).order_by("product__code")
-    return 201, [_us_out(row) for row in rows]
+    return Status(201, [_us_out(row) for row in rows])
 
 
 @router.get("/user-subscriptions/{user_subscription_id}", response=UserSubscriptionOut,
@@ -332,7 +332,7 @@ def user_subscription_reactivate_post(request, user_subscription_id: UUID):
         user_subscription=_user_subscription(user_subscription_id),
         actor=request.auth.created_by,
     )
-    return 201, _us_out(_user_subscription(new.public_id))
+    return Status(201, _us_out(_user_subscription(new.public_id)))
 
 
 # --- invitations -----------------------------------------------------------------------
@@ -363,7 +363,7 @@ def invitation_post(request, subscription_id: UUID, body: InviteIn):
         language=body.language,
         actor=request.auth.created_by,
     )
-    return 201, _invitation_out(invitation)
+    return Status(201, _invitation_out(invitation))
 
 
 @router.post(SEATS + "/invitations/{invitation_id}/revoke", response=InvitationOut,
@@ -402,7 +402,7 @@ def domain_post(request, subscription_id: UUID, body: DomainIn):
         )
     except ValidationError as error:
         raise _validation(error, "body.domain") from None
-    return 201, domain
+    return Status(201, domain)
 
 
 @router.delete(SEATS + "/domains/{domain}", response={204: None}, auth=scope("seats"))
@@ -414,7 +414,7 @@ def domain_delete(request, subscription_id: UUID, domain: text(253, 1)):
         name = None
     listed = get_object_or_404(EmailDomain, seat_account=account, domain=name)
     domain_remove(account=account, domain_id=listed.pk, actor=request.auth.created_by)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(SEATS + "/ip-ranges", response=list[IPRangeOut], auth=scope("read"))
@@ -430,7 +430,7 @@ def ip_range_post(request, subscription_id: UUID, body: IPRangeIn):
         )
     except ValidationError as error:
         raise _validation(error, "body.cidr") from None
-    return 201, ip_range
+    return Status(201, ip_range)
 
 
 @router.delete(SEATS + "/ip-ranges", response={204: None}, auth=scope("seats"))
@@ -443,7 +443,7 @@ def ip_range_delete(request, subscription_id: UUID, cidr: Query[IPRangeIn]):
         network = None
     listed = get_object_or_404(IPRange, seat_account=account, cidr=network)
     ip_range_remove(account=account, ip_range_id=listed.pk, actor=request.auth.created_by)
-    return 204, None
+    return Status(204, None)
 
 
 # --- the subscription log --------------------------------------------------------------
@@ -478,4 +478,3 @@ def seat_log(request, subscription_id: UUID, filters: Query[LogFilters], page: Q
         ],
         "next_cursor": cursor,
     }
-

@@ -11,7 +11,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.auth import scope
@@ -23,9 +23,9 @@ from coupons.exceptions import CouponRefused
 from coupons.services import code_lookup
 from subscriptions.exceptions import CancellationRefused, PurchaseRefused, SubscriptionError
 from subscriptions.models import Customer, PaymentMethod, Subscription, SubscriptionItem
+from subscriptions.services.accounts import customer_update_details
 from subscriptions.services.coupons import coupon_quote, purchase_scope
 from subscriptions.services.customers import customer_create
-from subscriptions.services.accounts import customer_update_details
 from subscriptions.services.lifecycle import subscription_cancel, subscription_undo_cancellation
 from subscriptions.services.purchase import INVOICE, subscription_purchase
 
@@ -41,7 +41,7 @@ register_problem(
     CancellationRefused,
     status=409,
     code="cancellation_refused",
-    extra=lambda e: {"earliest_end": e.earliest_end.isoformat() if e.earliest_end else None},
+    members=lambda e: {"earliest_end": e.earliest_end.isoformat() if e.earliest_end else None},
 )
 register_problem(SubscriptionError, status=409, code="subscription_state")
 
@@ -135,7 +135,8 @@ class SubscriptionIn(Schema):
     addon_bundles: list[text(64, 1)] = Field([], max_length=50)
     coupon_code: text(64) = ""
     payment_method: text(36) | None = Field(
-        None, description='"invoice", the id of one of the customer\'s payment methods, or '
+        None,
+        description='"invoice", the id of one of the customer\'s payment methods, or '
         "null for a free offer.",
     )
 
@@ -215,7 +216,7 @@ def customer_post(request, body: CustomerIn):
         actor=request.auth.created_by,
         **details,
     )
-    return 201, _customer_out(customer)
+    return Status(201, _customer_out(customer))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, auth=scope("read"))
@@ -227,9 +228,7 @@ def customer_get(request, customer_id: UUID):
 def customer_patch(request, customer_id: UUID, body: CustomerPatch):
     customer = get_object_or_404(Customer, public_id=customer_id)
     details = body.model_dump(exclude_none=True)
-    customer = customer_update_details(
-        customer=customer, actor=request.auth.created_by, **details
-    )
+    customer = customer_update_details(customer=customer, actor=request.auth.created_by, **details)
     return _customer_out(get_object_or_404(_customers(), pk=customer.pk))
 
 
@@ -345,7 +344,7 @@ def _purchase(request: HttpRequest, body, *, coupon_code: str, coupon_kind: str)
 def subscription_post(request, body: SubscriptionIn):
     """Buy an offer for a customer (the purchase service the checkout uses)."""
     subscription = _purchase(request, body, coupon_code=body.coupon_code, coupon_kind="coupon")
-    return 201, subscription_out(subscription)
+    return Status(201, subscription_out(subscription))
 
 
 @router.get("/subscriptions/{subscription_id}", response=SubscriptionOut, auth=scope("read"))
@@ -425,5 +424,4 @@ def coupon_code_redeem(request, code: text(64, 1), body: RedeemIn):
     found = code_lookup(code=code)
     kind = found.campaign.kind if found is not None else "coupon"
     subscription = _purchase(request, body, coupon_code=code, coupon_kind=kind)
-    return 201, subscription_out(subscription)
-
+    return Status(201, subscription_out(subscription))

@@ -1,6 +1,6 @@
 """Create an API key and print it once:
 
-    manage.py create_api_key --name "Shop" --scopes read,seats,coupons,billing
+manage.py create_api_key --name "Shop" --scopes read,seats,coupons,billing
 """
 
 from django.core.exceptions import ValidationError
