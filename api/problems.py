@@ -150,6 +150,8 @@ def _ninja_validation(request, exc: NinjaValidationError) -> HttpResponse:
     errors = []
     for error in exc.errors:
         location = [str(part) for part in error.get("loc", ())]
+        if len(location) > 2 and location[0] == location[1] == "body":
+            del location[1]  # ninja names the source and then the parameter ("body")
         errors.append({"field": ".".join(location) or None, "message": error.get("msg", "")})
     first = errors[0] if errors else {"field": None, "message": ""}
     return problem_response(

@@ -400,7 +400,9 @@ def coupon_code_validate(request, code: text(64, 1), body: CodeCheckIn):
     try:
         quote = coupon_quote(offer=offer, code=code, kind=kind, scope=scope_)
     except CouponRefused as refused:
-        return CodeCheckOut(code=code, valid=False, reason=refused.reason, detail=refused.message)
+        return CodeCheckOut(
+            code=code, valid=False, reason=refused.reason, detail=str(refused.message)
+        )
     currency = offer.currency
     return CodeCheckOut(
         code=quote.code.code,

@@ -10,6 +10,8 @@ minute in all."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
@@ -81,6 +83,13 @@ schema.config.generation.update(
 schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
+def _keep_generated(value) -> bool:
+    """About one generated id in four is sent as generated (unknown objects: 404 and
+    refusals), the rest point at seeded objects; decided by a stable hash, so every run
+    sends the same requests."""
+    return zlib.crc32(str(value).encode()) % 4 == 0
+
+
 @schema.parametrize()
 # The seeded objects are made once per operation; examples change them as a client would.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -90,7 +99,8 @@ def test_every_operation_answers_as_its_schema_says(case, seeded):
         values["subscription_id"] = str(seeded["world"].corporate.public_id)
     if case.path_parameters:
         case.path_parameters = {
-            name: values.get(name, value) for name, value in case.path_parameters.items()
+            name: value if _keep_generated(value) else values.get(name, value)
+            for name, value in case.path_parameters.items()
         }
     response = case.call(headers={"Authorization": f"Bearer {seeded['key']}"})
     case.validate_response(response, checks=CHECKS)
