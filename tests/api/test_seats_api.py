@@ -90,13 +90,13 @@ def test_a_full_account_refuses_with_seat_limit_reached(api, travel):
 def test_users_list_filters_and_costs_a_fixed_number_of_queries(
     api, world, django_assert_num_queries
 ):
-    for n in range(2):
+    for _ in range(2):
         user_subscription_start(account=world.account, user=UserFactory(), via="staff")
     api.get(seats_url(world))  # the account exists, the key's last use is recorded
     with django_assert_num_queries(7):
         items = api.get(seats_url(world) + "/users").json()["items"]
     assert len(items) == 4
-    for n in range(2):
+    for _ in range(2):
         user_subscription_start(account=world.account, user=UserFactory(), via="staff")
     with django_assert_num_queries(7):
         items = api.get(seats_url(world) + "/users?state=active").json()["items"]
