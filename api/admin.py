@@ -22,7 +22,7 @@ _SHOW_ONCE_SESSION_KEY = "kontor.api_key.{pk}.show_once"
 
 class ApiKeyAddForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        label=_("scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple
+        label=_("Scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:

@@ -53,6 +53,10 @@ class KontorAPI(NinjaAPI):
 
 def _document_operation(method: str, operation: dict) -> None:
     responses = operation.setdefault("responses", {})
+    for status in [key for key in responses if not isinstance(key, str)]:
+        # ninja keys its own responses by int; openapi_extra's (str) take precedence.
+        value = responses.pop(status)
+        responses.setdefault(str(status), value)
     responses.pop("422", None) if "422" in responses and _is_ninja_422(responses) else None
     for status, description in PROBLEM_STATUSES.items():
         if status in responses:

@@ -179,3 +179,15 @@ def test_the_hourly_schedule_is_declared():
 
     names = {task.name: task for task in declared_tasks()}
     assert names["api.expire_idempotency_records"].func == "api.tasks.expire_idempotency_records"
+
+
+def test_the_schema_has_no_duplicate_keys():
+    """Swagger UI refuses a schema with a key twice (e.g. a status as int and str)."""
+    import json
+
+    def unique(pairs):
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(ApiClient(None).get("/api/v1/openapi.json").content, object_pairs_hook=unique)
