@@ -5,6 +5,7 @@ count and price as the portal's usage page (billing.views_usage.current_period).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -17,14 +18,17 @@ from pydantic import Field
 
 from api.auth import scope
 from api.pagination import PageParams, cursor_page, page_of
-from api.problems import Problem
+from api.problems import Problem, register_problem
 from api.schemas import Money, Timestamp, money
 from billing.models import Invoice, InvoiceLine
 from billing.pdf import invoice_pdf_bytes
+from billing.services.invoices import InvoiceError, invoice_mark_paid
 from billing.views_usage import current_period
 from subscriptions.models import Subscription
 
 router = Router(tags=["billing"])
+
+register_problem(InvoiceError, status=409, code="invoice_refused")
 
 
 class LineOut(Schema):
@@ -68,6 +72,14 @@ class InvoiceFilters(Schema):
     subscription: UUID | None = None
     status: Literal["open", "paid", "overdue", "void"] | None = None
     kind: Literal["invoice", "credit_note"] | None = None
+
+
+class PaymentIn(Schema):
+    amount: str | None = Field(
+        None,
+        pattern=r"^\d{1,10}(\.\d{1,2})?$",
+        description="A decimal string; default: everything that is due.",
+    )
 
 
 class ProductUsageOut(Schema):
@@ -180,6 +192,16 @@ def invoice_pdf(request, invoice_id: UUID):
     response = HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     return response
+
+
+@router.post("/invoices/{invoice_id}/payments", response=InvoiceOut, auth=scope("billing"))
+def invoice_payment_post(request, invoice_id: UUID, body: PaymentIn):
+    """Record a payment received outside Kontor (a bank transfer): the amount paid grows,
+    and once nothing is due the invoice is paid (the "invoice paid" event)."""
+    invoice = get_object_or_404(_invoices(), public_id=invoice_id)
+    amount = Decimal(body.amount) if body.amount is not None else None
+    invoice_mark_paid(invoice=invoice, amount=amount)
+    return invoice_get(request, invoice_id)
 
 
 @router.get("/subscriptions/{subscription_id}/usage", response=UsageOut, auth=scope("read"))

@@ -63,3 +63,24 @@ def test_callback_endpoints_and_a_test_ping(api, world):
     assert response.json()["event_type"] == "ping"
     delivery = CallbackDelivery.objects.get(endpoint=world.endpoint)
     assert delivery.event.type == "ping"
+
+
+def test_record_a_payment_in_part_then_in_full(api, world):
+    url = f"/api/v1/invoices/{world.invoice.public_id}/payments"
+    part = api.post(url, {"amount": "5.00"}).json()
+    assert (part["status"], part["amount_due"]["amount"]) == ("open", "6.90")
+    paid = api.post(url).json()
+    assert (paid["status"], paid["amount_due"]["amount"]) == ("paid", "0.00")
+    problem(api.post(url, {"amount": "1.00"}), 409, "invoice_refused")
+    world.invoice.refresh_from_db()
+    assert world.invoice.amount_paid == world.invoice.gross_amount
+
+
+def test_payments_need_the_billing_scope(world):
+    from tests.api.conftest import ApiClient, make_key
+
+    client = ApiClient(make_key("read"))
+    problem(client.post(f"/api/v1/invoices/{world.invoice.public_id}/payments"), 403,
+            "scope_missing")  # fmt: skip
+    world.invoice.refresh_from_db()
+    assert world.invoice.status == "open"
