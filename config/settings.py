@@ -46,8 +46,12 @@ INSTALLED_APPS = [
     "import_export",
     "anymail",
     "csp",
+    # django-ninja's own Swagger UI files for /api/v1/docs (served locally, no CDN).
+    "ninja",
     # Kontor's domain apps, lowest first (see ARCHITECTURE.md for import rules).
     "notifications",
+    # The integration API's infrastructure (keys, idempotency); imports no app of ours.
+    "api",
     "catalog",
     "coupons",
     "subscriptions",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Idempotency-Key on the API's POSTs (a no-op for every other request).
+    "api.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -258,6 +264,10 @@ KONTOR_PAYMENT_GATEWAY = env.str(
 # seats.middleware.activate_on_login to user_logged_in), so pages pay no queries for it;
 # seats.middleware.IPRangeActivationMiddleware is therefore not in MIDDLEWARE.
 KONTOR_TRUSTED_PROXY_HEADER = env.str("KONTOR_TRUSTED_PROXY_HEADER", default="")
+
+# The integration API (docs/api.md): requests per API key ("N/s", "N/m", "N/h"),
+# counted in the cache above.
+KONTOR_API_RATE_LIMIT = env.str("KONTOR_API_RATE_LIMIT", default="600/m")
 
 LOGGING = {
     "version": 1,

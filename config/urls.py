@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from config.api import api
+
 admin.site.site_header = _("Kontor merchant backend")
 admin.site.site_title = _("Kontor")
 admin.site.index_title = _("Merchant backend")
@@ -13,6 +15,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/kontor-logo.svg"), permanent=True)),
     path("", RedirectView.as_view(pattern_name="subscriptions:home", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/seats/", include("seats.urls")),
     path("portal/usage/", include("billing.usage_urls")),

@@ -14,6 +14,7 @@ from .campaigns import (
     campaign_update,
     campaigns_generate_due,
     codes_generate,
+    codes_generate_later,
 )
 from .redemption import (
     code_check,
@@ -44,6 +45,7 @@ __all__ = [
     "codes_disable",
     "codes_enable",
     "codes_generate",
+    "codes_generate_later",
     "guess_record_failure",
     "guess_throttle_check",
 ]

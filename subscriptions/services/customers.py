@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from subscriptions.models import Customer, User, normalize_email
+from subscriptions.models import Activity, Customer, User, normalize_email
 
 
 def _person_name(user: User) -> str:
@@ -97,3 +97,43 @@ def customer_for_email(
             language=_language(language),
         )
     return customer_create_for_user(user=user), True
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str,
+    kind: str = Customer.Kind.PERSON,
+    main_user_email: str = "",
+    actor: User | None = None,
+    **details: str,
+) -> Customer:
+    """A customer account made by another system (the integration API): the account's
+    fields as given and, with `main_user_email`, its main user, found by that address
+    or created without a usable password (they set one through "forgot password").
+    Raises ValidationError (per field) and creates nothing when a rule refuses: a user
+    who already belongs to another account cannot become this one's main user."""
+    customer = Customer(kind=kind, name=(name or "").strip(), **{
+        field: (value or "").strip() for field, value in details.items()
+    })  # fmt: skip
+    customer.country = customer.country.upper()
+    customer.full_clean()
+    user = None
+    if main_user_email:
+        email = normalize_email(main_user_email)
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        if user is not None and user.customer_id is not None:
+            raise ValidationError(
+                {"main_user_email": _("This user already belongs to another customer account.")}
+            )
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=None, language=_language(customer.language)
+            )
+    customer.main_user = user
+    customer.save()
+    if user is not None:
+        user.customer = customer
+        user.save(update_fields=["customer"])
+    Activity.objects.create(customer=customer, actor=actor, verb="created", message="API")
+    return customer
