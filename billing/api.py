@@ -20,9 +20,10 @@ from api.auth import scope
 from api.pagination import PageParams, cursor_page, page_of
 from api.problems import Problem, register_problem
 from api.schemas import Money, Timestamp, money
+from billing.exceptions import InvoiceError
 from billing.models import Invoice, InvoiceLine
 from billing.pdf import invoice_pdf_bytes
-from billing.services.invoices import InvoiceError, invoice_mark_paid
+from billing.services.payments import invoice_mark_paid
 from billing.views_usage import current_period
 from subscriptions.models import Subscription
 
@@ -200,7 +201,7 @@ def invoice_payment_post(request, invoice_id: UUID, body: PaymentIn):
     and once nothing is due the invoice is paid (the "invoice paid" event)."""
     invoice = get_object_or_404(_invoices(), public_id=invoice_id)
     amount = Decimal(body.amount) if body.amount is not None else None
-    invoice_mark_paid(invoice=invoice, amount=amount)
+    invoice_mark_paid(invoice=invoice, amount=amount, actor=request.auth.created_by)
     return invoice_get(request, invoice_id)
 
 
