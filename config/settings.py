@@ -171,7 +171,18 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# __Host- cookies are Secure, host-only and Path=/ (no subdomain can set or read them);
+# browsers drop them over plain http, so development keeps the plain names.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Staff sessions end after a working day (subscriptions/sessions.py); customers keep
+# SESSION_COOKIE_AGE.
+KONTOR_STAFF_SESSION_SECONDS = env.int("KONTOR_STAFF_SESSION_SECONDS", default=12 * 3600)
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # A strict policy: no inline scripts or styles anywhere (templates use classes only).
 CONTENT_SECURITY_POLICY = {

@@ -53,7 +53,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:
-    """A fresh English-speaking browser context against the live server."""
+    """A fresh English-speaking browser context against the live server; the test fails
+    when the browser blocked anything under the Content-Security-Policy."""
     context = browser.new_context(
         base_url=live_server.url,
         locale="en-GB",
@@ -62,8 +63,18 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(f"{page.url}: {message.text}")
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    # Every page a journey visits runs under the strict policy (no inline script or
+    # style): the browser reports anything it had to block.
+    assert violations == [], "\n".join(violations)
 
 
 @pytest.fixture
