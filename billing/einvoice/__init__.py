@@ -13,6 +13,7 @@ in its Factur-X / ZUGFeRD PDF and offered as an XRechnung download (docs/einvoic
 from billing.einvoice.checks import (
     EinvoiceError,
     einvoice_problems,
+    einvoice_refusal,
     einvoice_shape,
     einvoice_validate,
     xsd_errors,
@@ -23,6 +24,7 @@ from billing.einvoice.files import facturx_pdf, invoice_xrechnung_file, invoice_
 __all__ = [
     "EinvoiceError",
     "einvoice_problems",
+    "einvoice_refusal",
     "einvoice_shape",
     "einvoice_validate",
     "facturx_pdf",

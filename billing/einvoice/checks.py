@@ -125,6 +125,17 @@ def einvoice_problems(invoice, lines: Sequence) -> list[str]:
     return problems
 
 
+def einvoice_refusal(invoice, lines: Sequence) -> str:
+    """The sentence that refuses to issue an invoice that cannot be an e-invoice (all
+    its problems), or "" when it can be one. Issuing and the billing run both say it."""
+    problems = einvoice_problems(invoice, lines)
+    if not problems:
+        return ""
+    return _("This cannot be issued as an e-invoice: %(problems)s") % {
+        "problems": " ".join(problems)
+    }
+
+
 # --- schema -------------------------------------------------------------------------
 
 
@@ -184,6 +195,7 @@ __all__ = [
     "PROFILES",
     "EinvoiceError",
     "einvoice_problems",
+    "einvoice_refusal",
     "einvoice_shape",
     "einvoice_validate",
     "xsd_errors",

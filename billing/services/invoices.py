@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
-from billing.einvoice import EinvoiceError, einvoice_problems, einvoice_validate
+from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_validate
 from billing.models import Invoice, InvoiceLine, NumberSeries
 from billing.models.invoices import PaymentMeans
 from catalog.models import PaymentMethod as PaymentKind
@@ -313,12 +313,9 @@ def invoice_issue(*, invoice: Invoice, now: datetime | None = None) -> Invoice:
 def _refuse_unless_einvoice(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     """Every issued invoice is an e-invoice: one whose data cannot form a valid
     EN 16931 invoice is not issued, and the message names what is missing."""
-    problems = einvoice_problems(invoice, lines)
-    if problems:
-        raise InvoiceError(
-            _("This cannot be issued as an e-invoice: %(problems)s")
-            % {"problems": " ".join(problems)}
-        )
+    refusal = einvoice_refusal(invoice, lines)
+    if refusal:
+        raise InvoiceError(refusal)
 
 
 def queue_pdf(invoice_id: int) -> None:

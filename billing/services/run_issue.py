@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
-from billing.einvoice import EinvoiceError, einvoice_problems, einvoice_shape, einvoice_validate
+from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_shape, einvoice_validate
 from billing.models import Invoice, InvoiceLine
 from billing.services.invoices import (
     ZERO,
@@ -191,7 +191,7 @@ def _einvoice_screen(
 ) -> list[tuple]:
     """The built rows whose data can form an e-invoice (what `invoice_issue` checks one
     by one); the others, and every draft of their subscriptions, go to `refused`."""
-    problems = [" ".join(einvoice_problems(invoice, lines)) for invoice, lines in built]
+    problems = [einvoice_refusal(invoice, lines) for invoice, lines in built]
     blocked = {id(draft.subscription or draft) for draft, text in zip(drafts, problems, strict=True)
                if text}  # fmt: skip
     if not blocked:
