@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from importlib import resources
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from lxml import etree
 
 from billing.einvoice.cii import (
@@ -59,40 +60,47 @@ def _customer_kind(invoice) -> str:
     return getattr(customer, "kind", "") or ""
 
 
+# (attribute, setting, label): what the seller needs; labels are translated only when
+# one is missing (the billing run checks every invoice of a chunk).
+SELLER_FIELDS = (
+    ("name", "KONTOR_MERCHANT_NAME", gettext_lazy("name")),
+    ("street", "KONTOR_MERCHANT_STREET", gettext_lazy("street")),
+    ("postal_code", "KONTOR_MERCHANT_POSTAL_CODE", gettext_lazy("postal code")),
+    ("city", "KONTOR_MERCHANT_CITY", gettext_lazy("city")),
+    ("country", "KONTOR_MERCHANT_COUNTRY", gettext_lazy("country")),
+    ("vat_id", "KONTOR_MERCHANT_VAT_ID", gettext_lazy("VAT id")),
+    ("email", "KONTOR_MERCHANT_EMAIL", gettext_lazy("e-mail address")),
+)
+SELLER_MEANS_FIELDS = {
+    TRANSFER: ("iban", "KONTOR_MERCHANT_IBAN", gettext_lazy("IBAN")),
+    DIRECT_DEBIT: ("creditor_id", "KONTOR_MERCHANT_CREDITOR_ID", gettext_lazy("SEPA creditor id")),
+}
+BUYER_FIELDS = (
+    ("customer_name", gettext_lazy("name")),
+    ("customer_country", gettext_lazy("country")),
+)
+BUSINESS_FIELDS = (
+    ("customer_street", gettext_lazy("address")),
+    ("customer_postal_code", gettext_lazy("postal code")),
+    ("customer_city", gettext_lazy("city")),
+)
+
+
 def _seller_problems(seller: Seller, code: str) -> list[str]:
-    required = [
-        (seller.name, "KONTOR_MERCHANT_NAME", _("name")),
-        (seller.street, "KONTOR_MERCHANT_STREET", _("street")),
-        (seller.postal_code, "KONTOR_MERCHANT_POSTAL_CODE", _("postal code")),
-        (seller.city, "KONTOR_MERCHANT_CITY", _("city")),
-        (seller.country, "KONTOR_MERCHANT_COUNTRY", _("country")),
-        (seller.vat_id, "KONTOR_MERCHANT_VAT_ID", _("VAT id")),
-        (seller.email, "KONTOR_MERCHANT_EMAIL", _("e-mail address")),
-    ]
-    if code == TRANSFER:
-        required.append((seller.iban, "KONTOR_MERCHANT_IBAN", _("IBAN")))
-    if code == DIRECT_DEBIT:
-        required.append((seller.creditor_id, "KONTOR_MERCHANT_CREDITOR_ID", _("SEPA creditor id")))
+    fields = list(SELLER_FIELDS)
+    if code in SELLER_MEANS_FIELDS:
+        fields.append(SELLER_MEANS_FIELDS[code])
     return [
         _("The merchant's %(field)s is missing (setting %(setting)s).")
         % {"field": label, "setting": setting}
-        for value, setting, label in required
-        if not value
+        for attribute, setting, label in fields
+        if not getattr(seller, attribute)
     ]
 
 
 def _buyer_problems(invoice) -> list[str]:
-    required = [
-        (invoice.customer_name, _("name")),
-        (invoice.customer_country, _("country")),
-    ]
     business = _customer_kind(invoice) == "company" or bool(invoice.buyer_reference)
-    if business:
-        required += [
-            (invoice.customer_street, _("address")),
-            (invoice.customer_postal_code, _("postal code")),
-            (invoice.customer_city, _("city")),
-        ]
+    fields = BUYER_FIELDS + BUSINESS_FIELDS if business else BUYER_FIELDS
     problems = [
         (
             _("The customer's %(field)s is missing (a company's e-invoice needs it).")
@@ -100,21 +108,22 @@ def _buyer_problems(invoice) -> list[str]:
             else _("The customer's %(field)s is missing.")
         )
         % {"field": label}
-        for value, label in required
-        if not value
+        for attribute, label in fields
+        if not getattr(invoice, attribute)
     ]
     if invoice.reverse_charge and not invoice.customer_vat_id:
         problems.append(_("The customer's VAT id is missing (reverse charge needs it)."))
     return problems
 
 
-def einvoice_problems(invoice, lines: Sequence) -> list[str]:
+def einvoice_problems(invoice, lines: Sequence, *, seller: Seller | None = None) -> list[str]:
     """What keeps this invoice (issued or about to be) from being a valid EN 16931
     e-invoice, one translated sentence each naming the missing field; [] when nothing
     does. Reads the invoice's snapshot (works on unsaved invoices and on the billing
-    run's rows alike), its lines and the merchant settings; queries nothing."""
+    run's rows alike), its lines and the merchant settings (`seller`: read once by a
+    caller checking many invoices); queries nothing."""
     code = payment_means_code(invoice)
-    problems = _seller_problems(Seller.from_settings(), code)
+    problems = _seller_problems(seller or Seller.from_settings(), code)
     problems += _buyer_problems(invoice)
     if code == DIRECT_DEBIT and not invoice.mandate_reference:
         problems.append(_("The SEPA mandate reference of the payment method is missing."))
@@ -125,10 +134,10 @@ def einvoice_problems(invoice, lines: Sequence) -> list[str]:
     return problems
 
 
-def einvoice_refusal(invoice, lines: Sequence) -> str:
+def einvoice_refusal(invoice, lines: Sequence, *, seller: Seller | None = None) -> str:
     """The sentence that refuses to issue an invoice that cannot be an e-invoice (all
     its problems), or "" when it can be one. Issuing and the billing run both say it."""
-    problems = einvoice_problems(invoice, lines)
+    problems = einvoice_problems(invoice, lines, seller=seller)
     if not problems:
         return ""
     return _("This cannot be issued as an e-invoice: %(problems)s") % {

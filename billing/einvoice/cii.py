@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from drafthorse.models.accounting import ApplicableTradeTax
 from drafthorse.models.document import Document
@@ -311,7 +311,9 @@ def _terms(invoice, code: str) -> PaymentTerms:
     elif code == CARD:
         terms.description = _("The amount is charged to your card.")
     else:
-        terms.description = _("Payable without deduction by %(date)s.") % {"date": due.isoformat()}
+        terms.description = _("Payable without deduction by %(date)s.") % {
+            "date": formats.date_format(due, "DATE_FORMAT")
+        }
     if due:
         terms.due = due
     return terms

@@ -36,6 +36,7 @@ from django.utils.translation import override
 from django_q.tasks import async_task
 
 from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_shape, einvoice_validate
+from billing.einvoice.cii import Seller
 from billing.models import Invoice, InvoiceLine
 from billing.services.invoices import (
     ZERO,
@@ -191,18 +192,25 @@ def _einvoice_screen(
 ) -> list[tuple]:
     """The built rows whose data can form an e-invoice (what `invoice_issue` checks one
     by one); the others, and every draft of their subscriptions, go to `refused`."""
-    problems = [einvoice_refusal(invoice, lines) for invoice, lines in built]
-    blocked = {id(draft.subscription or draft) for draft, text in zip(drafts, problems, strict=True)
-               if text}  # fmt: skip
+    seller = Seller.from_settings()
+    problems = [einvoice_refusal(invoice, lines, seller=seller) for invoice, lines in built]
+    blocked = {_owner(draft) for draft, text in zip(drafts, problems, strict=True) if text}
     if not blocked:
         return built
     kept = []
     for draft, rows, text in zip(drafts, built, problems, strict=True):
-        if id(draft.subscription or draft) in blocked:
-            refused.append((draft, text or _("Another period of it cannot be an e-invoice.")))
+        if _owner(draft) in blocked:
+            refused.append(
+                (draft, text or _("Another invoice of this subscription cannot be an e-invoice."))
+            )
         else:
             kept.append(rows)
     return kept
+
+
+def _owner(draft: InvoiceDraft) -> tuple:
+    """Drafts of one subscription stand or fall together."""
+    return ("subscription", draft.subscription.pk) if draft.subscription else ("draft", id(draft))
 
 
 def _einvoice_validate_shapes(built: list[tuple]) -> None:
