@@ -155,6 +155,10 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                     "customer_country",
                     "customer_vat_id",
                     "reverse_charge",
+                    "buyer_reference",
+                    "customer_email",
+                    "payment_means",
+                    "mandate_reference",
                     "language",
                 )
             },

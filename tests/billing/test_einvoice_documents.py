@@ -34,7 +34,7 @@ from tests.billing.einvoicing import (
     stored_pdf,
     xml_from_pdf,
 )
-from tests.billing.invoicing import issue_invoice, make_customer
+from tests.billing.invoicing import issue_invoice, make_customer, pdf_text
 from tests.billing.runs_factories import access, berlin, corporate_subscription
 from tests.coupons.factories import make_campaign
 from tests.factories import CorporateContractFactory, OfferFactory, ProductFactory
@@ -145,8 +145,11 @@ def test_corporate_tiered_invoice_from_the_billing_run(django_capture_on_commit_
         assert run(date(2027, 2, 1)).errors == []
     invoice = subscription.invoices.get()
 
-    cii = assert_is_the_invoice(invoice, xml_from_pdf(stored_pdf(invoice)), standard_or_zero)
+    pdf = stored_pdf(invoice)
+    cii = assert_is_the_invoice(invoice, xml_from_pdf(pdf), standard_or_zero)
 
+    text = " ".join(pdf_text(pdf).split())
+    assert "Your reference 04011000-1234512345-06" in text  # printed on the page too
     # 3 users graduated: 2 x 10.00 + 1 x 8.00 = 28.00; base fee 50.00; e-paper one package.
     assert [line.net_amount for line in invoice.lines.all()] == [D("28.00"), D("50.00"), D("5.00")]
     assert cii.tax_rows == {
