@@ -103,7 +103,10 @@ def _buyer_problems(invoice) -> list[str]:
     fields = BUYER_FIELDS + BUSINESS_FIELDS if business else BUYER_FIELDS
     problems = [
         (
-            _("The customer's %(field)s is missing (a company's e-invoice needs it).")
+            _(
+                "The customer's %(field)s is missing "
+                "(e-invoices to companies and public bodies need it)."
+            )
             if business
             else _("The customer's %(field)s is missing.")
         )

@@ -85,6 +85,23 @@ def xrechnung_guideline() -> str:
     return XRECHNUNG_VERSIONS[version]
 
 
+def settings_check(app_configs=None, **kwargs) -> list:
+    """Django system check (billing.apps): a wrong profile or XRechnung version shows at
+    start-up, not at the first invoice."""
+    from django.core import checks
+
+    errors = []
+    for setting, check in (
+        ("KONTOR_EINVOICE_PROFILE", facturx_profile),
+        ("KONTOR_XRECHNUNG_VERSION", xrechnung_guideline),
+    ):
+        try:
+            check()
+        except ImproperlyConfigured as error:
+            errors.append(checks.Error(str(error), id=f"billing.E_{setting}"))
+    return errors
+
+
 @dataclass(frozen=True)
 class Seller:
     """The merchant as the e-invoice names it (settings KONTOR_MERCHANT_*)."""

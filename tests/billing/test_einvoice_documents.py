@@ -298,3 +298,19 @@ def test_no_rule_of_en16931_is_broken_by_a_line_price_with_four_decimals():
     assert schematron_failures(xml) == []
     assert Cii(xml).line_nets == [D("28.00")]
     assert Invoice.objects.get(pk=invoice.pk).net_amount == D("28.00")
+
+
+def test_a_wrong_profile_or_xrechnung_version_fails_the_system_check(settings):
+    from billing.einvoice.cii import settings_check
+
+    assert settings_check() == []
+    settings.KONTOR_EINVOICE_PROFILE = "basic"
+    settings.KONTOR_XRECHNUNG_VERSION = "1.2"
+
+    errors = settings_check()
+
+    assert [error.id for error in errors] == [
+        "billing.E_KONTOR_EINVOICE_PROFILE",
+        "billing.E_KONTOR_XRECHNUNG_VERSION",
+    ]
+    assert "must be one of en16931, extended, not 'basic'" in errors[0].msg

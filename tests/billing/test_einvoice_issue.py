@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 NO_ADDRESS = {"address_line1": "", "postal_code": "", "city": ""}
+BUSINESS = "The customer's {} is missing (e-invoices to companies and public bodies need it)."
 
 
 def draft_for(customer, subscription=None) -> Invoice:
@@ -63,9 +64,11 @@ def test_a_company_without_address_cannot_be_issued_and_the_message_names_the_fi
 
     assert message == (
         "This cannot be issued as an e-invoice: "
-        "The customer's address is missing (a company's e-invoice needs it). "
-        "The customer's postal code is missing (a company's e-invoice needs it). "
-        "The customer's city is missing (a company's e-invoice needs it)."
+        + BUSINESS.format("address")
+        + " "
+        + BUSINESS.format("postal code")
+        + " "
+        + BUSINESS.format("city")
     )
 
 
@@ -76,7 +79,9 @@ def test_a_company_missing_only_its_city_hears_only_of_the_city(
 
     message = refused(draft_for(company), django_capture_on_commit_callbacks)
 
-    assert message.endswith(": The customer's city is missing (a company's e-invoice needs it).")
+    assert message.endswith(
+        ": The customer's city is missing (e-invoices to companies and public bodies need it)."
+    )
 
 
 def test_a_person_without_address_is_invoiced_with_name_and_country(
@@ -180,9 +185,7 @@ def test_the_billing_run_reports_the_company_and_invoices_the_others(
             "subscription": str(bad.public_id),
             "customer": "Nowhere GmbH",
             "message": "This cannot be issued as an e-invoice: "
-            "The customer's address is missing (a company's e-invoice needs it). "
-            "The customer's postal code is missing (a company's e-invoice needs it). "
-            "The customer's city is missing (a company's e-invoice needs it).",
+            + " ".join(BUSINESS.format(field) for field in ("address", "postal code", "city")),
         }
     ]
     assert list(Invoice.objects.values_list("subscription_id", "number")) == [
