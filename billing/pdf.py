@@ -5,6 +5,9 @@ templates/billing/pdf/invoice.html and static/css/invoice-pdf.css, in the invoic
 language (`invoice.language`, not the viewer's): its strings through gettext under
 `translation.override`, money with `format_money` (babel), dates with Django's formats.
 
+The PDF is a Factur-X / ZUGFeRD e-invoice: PDF/A-3b with the invoice's EN 16931 XML
+embedded (billing.einvoice, profile KONTOR_EINVOICE_PROFILE).
+
 `invoice_pdf_store` renders it **once** and stores it on `Invoice.pdf`; the task queued
 by `invoice_issue` calls it after commit, so a web request normally only reads the file.
 `invoice_pdf_bytes` is what downloads use: the stored bytes, storing them first when the
@@ -44,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE = "billing/pdf/invoice.html"
 STYLESHEET = "css/invoice-pdf.css"
+PDF_VARIANT = "pdf/a-3b"
 HUNDRED = Decimal(100)
 
 # How a usage line counted its users (InvoiceLine.counting: the contract's setting).
@@ -175,11 +179,12 @@ def _collecting_method(invoice: Invoice) -> str:
     return method.label
 
 
-def invoice_pdf_context(invoice: Invoice) -> dict:
+def invoice_pdf_context(invoice: Invoice, lines: list[InvoiceLine] | None = None) -> dict:
     """Everything the template prints, formatted in the invoice's language (call under
     `translation.override(invoice.language)`)."""
     language = _language(invoice)
-    lines = list(invoice.lines.order_by("position"))
+    if lines is None:
+        lines = list(invoice.lines.order_by("position"))
     cur = invoice.currency
     is_credit_note = invoice.kind == Invoice.Kind.CREDIT_NOTE
     paid = not is_credit_note and (invoice.status == Invoice.Status.PAID or invoice.amount_due == 0)
@@ -230,13 +235,18 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     call it from a task, not a request, except as the download's fallback."""
     if invoice.status == Invoice.Status.DRAFT or not invoice.number:
         raise ValueError("Only an issued invoice has a PDF.")
+    lines = list(invoice.lines.order_by("position"))
     with translation.override(_language(invoice)):
-        html = render_to_string(TEMPLATE, invoice_pdf_context(invoice))
+        html = render_to_string(TEMPLATE, invoice_pdf_context(invoice, lines))
     from weasyprint import HTML  # heavy: only where a PDF is rendered
+
+    from billing.einvoice import facturx_pdf
 
     base_url = Path(settings.BASE_DIR).as_uri() + "/"
     document = HTML(string=html, base_url=base_url)
-    return document.write_pdf(stylesheets=[_stylesheet()])
+    # PDF/A-3 is the archival format that may carry attachments: the e-invoice XML.
+    pdf = document.write_pdf(stylesheets=[_stylesheet()], pdf_variant=PDF_VARIANT)
+    return facturx_pdf(invoice=invoice, lines=lines, pdf=pdf)
 
 
 # --- storing ---------------------------------------------------------------------------

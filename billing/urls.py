@@ -10,6 +10,11 @@ urlpatterns = [
     path("invoices/<uuid:public_id>/", views_portal.invoice_detail, name="invoice_detail"),
     path("invoices/<uuid:public_id>/pdf/", views_portal.invoice_pdf, name="invoice_pdf"),
     path(
+        "invoices/<uuid:public_id>/xrechnung.xml",
+        views_portal.invoice_xrechnung,
+        name="invoice_xrechnung",
+    ),
+    path(
         "contracts/<int:pk>/price-chart.svg",
         views.contract_price_chart,
         name="contract-price-chart",

@@ -1,6 +1,7 @@
 """The portal's invoice pages for the customer's main user: the list, one invoice (or
-credit note) and its PDF. A customer's own issued invoices only: another customer's id,
-a draft, and everyone who is not an account's main user get 404, like every portal URL.
+credit note), its PDF (a Factur-X / ZUGFeRD e-invoice) and its XRechnung XML. A
+customer's own issued invoices only: another customer's id, a draft, and everyone who
+is not an account's main user get 404, like every portal URL.
 
 The selectors live here, beside their only callers (billing/selectors.py holds the
 contract reads staff use); they take the customer and do the scoping once.
@@ -154,4 +155,22 @@ def invoice_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse:
     invoice = get_object_or_404(invoice_list_for_customer(customer=customer), public_id=public_id)
     response = HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
+
+
+@login_required
+def invoice_xrechnung(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """One of the customer's issued invoices as XRechnung XML (billing.einvoice), for
+    the customer's accounting software; built from the invoice as issued."""
+    from billing.einvoice import invoice_xrechnung_file
+
+    customer = customer_for_user(user=request.user)
+    invoice = get_object_or_404(invoice_list_for_customer(customer=customer), public_id=public_id)
+    return xml_attachment(*invoice_xrechnung_file(invoice=invoice))
+
+
+def xml_attachment(filename: str, xml: bytes) -> HttpResponse:
+    """An XML download (the admin's XRechnung button uses it too)."""
+    response = HttpResponse(xml, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

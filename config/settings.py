@@ -254,6 +254,19 @@ KONTOR_MERCHANT_IBAN = env.str("KONTOR_MERCHANT_IBAN", default="DE89370400440532
 KONTOR_MERCHANT_BIC = env.str("KONTOR_MERCHANT_BIC", default="COBADEFFXXX")
 KONTOR_MERCHANT_BANK = env.str("KONTOR_MERCHANT_BANK", default="Commerzbank")
 KONTOR_PAYMENT_TERMS_DAYS = env.int("KONTOR_PAYMENT_TERMS_DAYS", default=14)
+# E-invoices (billing.einvoice, docs/einvoices.md): the seller's address in the parts the
+# XML needs (KONTOR_MERCHANT_ADDRESS stays what the PDF prints), the contact XRechnung
+# requires, the SEPA creditor id for direct debits, the Factur-X profile embedded in the
+# PDF ("en16931" or "extended") and the XRechnung version of the XML download.
+KONTOR_MERCHANT_STREET = env.str("KONTOR_MERCHANT_STREET", default="Musterstraße 1")
+KONTOR_MERCHANT_POSTAL_CODE = env.str("KONTOR_MERCHANT_POSTAL_CODE", default="10115")
+KONTOR_MERCHANT_CITY = env.str("KONTOR_MERCHANT_CITY", default="Berlin")
+KONTOR_MERCHANT_CONTACT_NAME = env.str("KONTOR_MERCHANT_CONTACT_NAME", default="Buchhaltung")
+KONTOR_MERCHANT_PHONE = env.str("KONTOR_MERCHANT_PHONE", default="+49 30 1234567")
+KONTOR_MERCHANT_EMAIL = env.str("KONTOR_MERCHANT_EMAIL", default="billing@kontor.example")
+KONTOR_MERCHANT_CREDITOR_ID = env.str("KONTOR_MERCHANT_CREDITOR_ID", default="DE98ZZZ09999999999")
+KONTOR_EINVOICE_PROFILE = env.str("KONTOR_EINVOICE_PROFILE", default="en16931")
+KONTOR_XRECHNUNG_VERSION = env.str("KONTOR_XRECHNUNG_VERSION", default="3.0")
 # The site's public origin (scheme://host[:port], no path): absolute links in e-mails
 # (invitations, "user added") are built on it.
 KONTOR_PUBLIC_URL = env.str("KONTOR_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -43,7 +43,7 @@ class CancelForm(forms.Form):
 
 class CustomerDetailsForm(forms.Form):
     """The account's details, with the model's labels, help texts and limits. Only a
-    company has a VAT id field."""
+    company has the VAT id and buyer reference (e-invoice) fields."""
 
     PERSON_FIELDS = (
         "name",
@@ -59,7 +59,7 @@ class CustomerDetailsForm(forms.Form):
     def __init__(self, *args, customer: Customer, **kwargs) -> None:
         names = list(self.PERSON_FIELDS)
         if customer.kind == Customer.Kind.COMPANY:
-            names.append("vat_id")
+            names += ["vat_id", "buyer_reference"]
         kwargs.setdefault("initial", {name: getattr(customer, name) for name in names})
         super().__init__(*args, **kwargs)
         self.fields.update(forms.fields_for_model(Customer, fields=names))

@@ -8,7 +8,10 @@ page that POSTs (CSRF) and needs `billing.change_invoice` (Finance, Administrato
 
 - **Mark paid** — the full amount due or a part of it (`invoice_mark_paid`);
 - **Issue credit note** — with a reason (`credit_note_issue`, which voids the invoice);
-- **Download PDF** — the stored PDF (`billing.pdf.invoice_pdf_bytes`; view permission).
+- **Download PDF** — the stored PDF (`billing.pdf.invoice_pdf_bytes`; view permission),
+  a Factur-X / ZUGFeRD e-invoice;
+- **XRechnung (XML)** — the e-invoice XML (`billing.einvoice.invoice_xrechnung_file`;
+  view permission).
 
 A refusal (`InvoiceError`) is shown on the form and nothing is written.
 
@@ -155,6 +158,10 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                     "customer_country",
                     "customer_vat_id",
                     "reverse_charge",
+                    "buyer_reference",
+                    "customer_email",
+                    "payment_means",
+                    "mandate_reference",
                     "language",
                 )
             },
@@ -280,6 +287,11 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
                 name="billing_invoice_credit_note",
             ),
             path("<path:object_id>/pdf/", wrap(self.pdf_view), name="billing_invoice_pdf"),
+            path(
+                "<path:object_id>/xrechnung/",
+                wrap(self.xrechnung_view),
+                name="billing_invoice_xrechnung",
+            ),
             *exports.urls(self),
             *super().get_urls(),
         ]
@@ -359,6 +371,17 @@ class InvoiceAdmin(FinanceExportMixin, ReadOnlyAdmin):
         response = HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
         return response
+
+    def xrechnung_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The issued invoice as XRechnung XML (billing.einvoice), for staff who may
+        view invoices."""
+        from billing.einvoice import invoice_xrechnung_file
+        from billing.views_portal import xml_attachment
+
+        invoice = self._invoice(request, object_id, change=False)
+        if not invoice.is_issued:
+            raise Http404
+        return xml_attachment(*invoice_xrechnung_file(invoice=invoice))
 
 
 def _local_date(value) -> str | None:

@@ -44,7 +44,17 @@ class NumberSeries(models.Model):
         return f"{self.key}: {self.last_number}"
 
 
+class PaymentMeans(models.TextChoices):
+    """UNTDID 4461 codes of the payment means an e-invoice names."""
+
+    CREDIT_TRANSFER = "58", _("SEPA credit transfer")
+    DIRECT_DEBIT = "59", _("SEPA direct debit")
+    CARD = "48", _("Card")
+
+
 class Invoice(models.Model):
+    PaymentMeans = PaymentMeans
+
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
         CREDIT_NOTE = "credit_note", _("Credit note")
@@ -103,7 +113,41 @@ class Invoice(models.Model):
     customer_address = models.TextField(_("customer address"), blank=True)
     customer_country = models.CharField(_("customer country"), max_length=2, blank=True)
     customer_vat_id = models.CharField(_("customer VAT id"), max_length=32, blank=True)
+    # The same address in the parts an e-invoice needs (billing.einvoice), the billing
+    # e-mail (the buyer's electronic address in XRechnung) and the buyer's reference.
+    customer_street = models.CharField(
+        _("customer street"), max_length=200, blank=True, default="", db_default=""
+    )
+    customer_street2 = models.CharField(
+        _("customer street (line 2)"), max_length=200, blank=True, default="", db_default=""
+    )
+    customer_postal_code = models.CharField(
+        _("customer postal code"), max_length=20, blank=True, default="", db_default=""
+    )
+    customer_city = models.CharField(
+        _("customer city"), max_length=100, blank=True, default="", db_default=""
+    )
+    customer_email = models.CharField(
+        _("customer e-mail"), max_length=254, blank=True, default="", db_default=""
+    )
+    buyer_reference = models.CharField(
+        _("buyer reference / Leitweg-ID"), max_length=100, blank=True, default="", db_default=""
+    )
     reverse_charge = models.BooleanField(_("reverse charge"), default=False)
+    # How the amount is paid, as the e-invoice says it (UNTDID 4461): bank transfer to
+    # the merchant, SEPA direct debit under the mandate, or card. Empty on invoices
+    # issued before e-invoices (read as a transfer).
+    payment_means = models.CharField(
+        _("payment means"),
+        max_length=2,
+        choices=PaymentMeans.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    mandate_reference = models.CharField(
+        _("SEPA mandate reference"), max_length=35, blank=True, default="", db_default=""
+    )
     note = models.TextField(
         _("note"), blank=True, help_text=_("Printed on the document; a credit note's reason.")
     )

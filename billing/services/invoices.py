@@ -30,10 +30,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
+from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_validate
 from billing.exceptions import InvoiceError
 from billing.models import Invoice, InvoiceLine, NumberSeries
+from billing.models.invoices import PaymentMeans
 from billing.services.collection import collection_schedule
 from billing.services.dunning import dunning_settle
+from catalog.models import PaymentMethod as PaymentKind
 from catalog.money import format_money, round_money
 from notifications.events import EventType, MailType
 from notifications.services import Mail, emit
@@ -131,6 +134,38 @@ def customer_address(customer: Customer) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def customer_snapshot(customer: Customer) -> dict:
+    """The buyer as the invoice keeps it (never following later edits): the printed
+    address and, for the e-invoice, its parts, the billing e-mail and the buyer's
+    reference. The billing run's bulk rows use the same function."""
+    return {
+        "customer_name": customer.name,
+        "customer_address": customer_address(customer),
+        "customer_country": (customer.country or "").upper(),
+        "customer_vat_id": customer.vat_id or "",
+        "customer_street": customer.address_line1 or "",
+        "customer_street2": customer.address_line2 or "",
+        "customer_postal_code": customer.postal_code or "",
+        "customer_city": customer.city or "",
+        "customer_email": customer.email or "",
+        "buyer_reference": customer.buyer_reference or "",
+    }
+
+
+def payment_snapshot(subscription: Subscription | None) -> dict:
+    """How the invoice will be paid, as its e-invoice says (UNTDID 4461): a SEPA
+    mandate is collected by direct debit (with its reference), a card is charged, and
+    everything else (invoice payment, no subscription) is a transfer to the merchant."""
+    method = subscription.payment_method if subscription is not None else None
+    kind = method.kind if method is not None else PaymentKind.INVOICE
+    if kind == PaymentKind.SEPA_DIRECT_DEBIT:
+        return {"payment_means": PaymentMeans.DIRECT_DEBIT,
+                "mandate_reference": method.mandate_reference}  # fmt: skip
+    if kind == PaymentKind.CARD:
+        return {"payment_means": PaymentMeans.CARD, "mandate_reference": ""}
+    return {"payment_means": PaymentMeans.CREDIT_TRANSFER, "mandate_reference": ""}
+
+
 @dataclass
 class InvoiceDraft:
     """Everything an invoice says, before it is written (the billing run builds many)."""
@@ -162,10 +197,8 @@ class InvoiceDraft:
             period_end=self.period_end,
             currency=self.currency,
             language=customer.language or settings.LANGUAGE_CODE,
-            customer_name=customer.name,
-            customer_address=customer_address(customer),
-            customer_country=customer.country or "",
-            customer_vat_id=customer.vat_id or "",
+            **customer_snapshot(customer),
+            **payment_snapshot(self.subscription),
             reverse_charge=reverse_charge,
             billing_run_id=self.billing_run_id,
             note=self.note,
@@ -251,20 +284,38 @@ def invoice_issue(*, invoice: Invoice, now: datetime | None = None) -> Invoice:
     the payment term; the "invoice issued" event carries the e-mail with the link to
     the PDF, which is rendered after commit and stored (billing.pdf)."""
     now = now or timezone.now()
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    invoice = (
+        Invoice.objects.select_for_update(of=("self", "customer"))
+        .select_related("customer", "credited_invoice")
+        .get(pk=invoice.pk)
+    )
     if invoice.status != Invoice.Status.DRAFT:
         raise InvoiceError(_("This invoice is issued already."))
+    lines = list(invoice.lines.order_by("position"))
+    _refuse_unless_einvoice(invoice, lines)  # before a number is taken
     (invoice.number,) = numbers_allocate(key=series_key(invoice.kind, now), count=1)
     invoice.issued_at = now
     invoice.due_at = now + timedelta(days=settings.KONTOR_PAYMENT_TERMS_DAYS)
     invoice.status = Invoice.Status.OPEN
     if invoice.kind == Invoice.Kind.INVOICE and invoice.gross_amount == 0:
         invoice.status, invoice.paid_at = Invoice.Status.PAID, now  # nothing to pay
+    try:  # the XML of the numbered invoice against the schema; a refusal rolls back
+        einvoice_validate(invoice, lines)
+    except EinvoiceError as error:
+        raise InvoiceError(str(error)) from error
     invoice.save()
     emit_issued(invoice, now)
     collection_schedule(invoice=invoice, now=now)
     transaction.on_commit(lambda: queue_pdf(invoice.pk))
     return invoice
+
+
+def _refuse_unless_einvoice(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Every issued invoice is an e-invoice: one whose data cannot form a valid
+    EN 16931 invoice is not issued, and the message names what is missing."""
+    refusal = einvoice_refusal(invoice, lines)
+    if refusal:
+        raise InvoiceError(refusal)
 
 
 def queue_pdf(invoice_id: int) -> None:

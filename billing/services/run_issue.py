@@ -31,22 +31,26 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
+from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_shape, einvoice_validate
+from billing.einvoice.cii import Seller
 from billing.models import Invoice, InvoiceLine
 from billing.services.collection import collection_schedule_bulk
 from billing.services.invoices import (
     ZERO,
     InvoiceDraft,
     can_mail,
-    customer_address,
+    customer_snapshot,
     invoice_url,
     is_reverse_charge,
     issued_event,
     line_amounts,
     numbers_allocate,
     payload_of,
+    payment_snapshot,
     series_key,
 )
 from catalog.money import format_money
@@ -68,15 +72,26 @@ WHERE i.id = v.id AND i.status = 'draft'
 """
 
 
-def invoices_issue_bulk(*, drafts: Sequence[InvoiceDraft], now: datetime) -> list[int]:
+def invoices_issue_bulk(
+    *,
+    drafts: Sequence[InvoiceDraft],
+    now: datetime,
+    refused: list[tuple[InvoiceDraft, str]] | None = None,
+) -> list[int]:
     """Write and issue `drafts` (kind invoice) in the caller's transaction; returns the
-    ids of the issued invoices. Raises RuntimeError outside a transaction."""
+    ids of the issued invoices. Drafts that cannot be e-invoices are not written: each
+    is appended to `refused` with the reason (`einvoice_problems`), and so are the other
+    drafts of its subscription (its periods are invoiced in order, by a later run).
+    Raises RuntimeError outside a transaction."""
     if not drafts:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices_issue_bulk must run inside the chunk's transaction.")
     postgres = connection.vendor == "postgresql"
     built = _build_rows(drafts) if postgres else [draft.build() for draft in drafts]
+    built = _einvoice_screen(drafts, built, refused if refused is not None else [])
+    if not built:
+        return []
     invoices = [invoice for invoice, _lines in built]
     lines = [line for _invoice, invoice_lines in built for line in invoice_lines]
     if postgres:
@@ -87,6 +102,7 @@ def invoices_issue_bulk(*, drafts: Sequence[InvoiceDraft], now: datetime) -> lis
             line.invoice_id = line.invoice.pk
         InvoiceLine.objects.bulk_create(lines, batch_size=BATCH)
     _issue(invoices, now, postgres)
+    _einvoice_validate_shapes(built)
     events = _events(invoices, now)
     event_ids = _copy_events(events, now) if postgres else _create_events(events)
     invoice_ids = [invoice.pk for invoice in invoices]
@@ -131,8 +147,7 @@ def _draft_rows(draft: InvoiceDraft) -> tuple[_Row, list[_Row]]:
         credited_invoice_id=draft.credited_invoice.pk if draft.credited_invoice else None,
         billing=draft.billing, period_start=draft.period_start, period_end=draft.period_end,
         currency=currency, language=customer.language or settings.LANGUAGE_CODE,
-        customer_name=customer.name, customer_address=customer_address(customer),
-        customer_country=customer.country or "", customer_vat_id=customer.vat_id or "",
+        **customer_snapshot(customer), **payment_snapshot(draft.subscription),
         reverse_charge=reverse_charge, note=draft.note, amount_paid=ZERO, issued_at=None,
         due_at=None, paid_at=None, pdf="", billing_run_id=draft.billing_run_id,
         created_at=None,
@@ -169,6 +184,51 @@ def _same(reference: tuple[Invoice, list[InvoiceLine]], rows: tuple[_Row, list[_
         for field in obj._meta.concrete_fields
         if field.attname not in _UNCOMPARED
     )
+
+
+# --- e-invoice checks ------------------------------------------------------------------
+
+
+def _einvoice_screen(
+    drafts: Sequence[InvoiceDraft], built: list[tuple], refused: list[tuple[InvoiceDraft, str]]
+) -> list[tuple]:
+    """The built rows whose data can form an e-invoice (what `invoice_issue` checks one
+    by one); the others, and every draft of their subscriptions, go to `refused`."""
+    seller = Seller.from_settings()
+    problems = [einvoice_refusal(invoice, lines, seller=seller) for invoice, lines in built]
+    blocked = {_owner(draft) for draft, text in zip(drafts, problems, strict=True) if text}
+    if not blocked:
+        return built
+    kept = []
+    for draft, rows, text in zip(drafts, built, problems, strict=True):
+        if _owner(draft) in blocked:
+            refused.append(
+                (draft, text or _("Another invoice of this subscription cannot be an e-invoice."))
+            )
+        else:
+            kept.append(rows)
+    return kept
+
+
+def _owner(draft: InvoiceDraft) -> tuple:
+    """Drafts of one subscription stand or fall together."""
+    return ("subscription", draft.subscription.pk) if draft.subscription else ("draft", id(draft))
+
+
+def _einvoice_validate_shapes(built: list[tuple]) -> None:
+    """The XML of one numbered invoice per shape against the XSD (all invoices of a
+    shape pass or fail it alike, see billing.einvoice.checks): a failure is a bug in
+    the builder, and the chunk rolls back with the schema's message."""
+    seen = set()
+    for invoice, lines in built:
+        shape = einvoice_shape(invoice, lines)
+        if shape in seen:
+            continue
+        seen.add(shape)
+        try:
+            einvoice_validate(invoice, lines)
+        except EinvoiceError as error:
+            raise RuntimeError(str(error)) from error
 
 
 def _next_ids(cursor, table: str, count: int) -> list[int]:

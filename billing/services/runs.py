@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from billing.models import BillingRun, Invoice
+from billing.services.invoices import InvoiceDraft
 from billing.services.run_drafts import (
     BillingRefused,
     ChunkData,
@@ -58,6 +59,7 @@ from subscriptions.models import (
     Charge,
     CouponRedemption,
     Customer,
+    PaymentMethod,
     Subscription,
     SubscriptionItem,
 )
@@ -256,8 +258,12 @@ def _bill(run: BillingRun, subscription_ids, errors: list[dict], now: datetime) 
             drafts.extend(_drafts_for(plan, data, run.pk))
         except (BillingRefused, ValueError) as refusal:
             errors.append(_error(plan.subscription, refusal))
-    invoices = invoices_issue_bulk(drafts=drafts, now=now)
-    charge_ids = [pk for draft in drafts for pk in draft.extra.get("charge_ids", ())]
+    refused: list[tuple[InvoiceDraft, str]] = []
+    invoices = invoices_issue_bulk(drafts=drafts, now=now, refused=refused)
+    _record_refused(refused, errors)
+    refused_ids = {id(draft) for draft, _message in refused}
+    issued = [draft for draft in drafts if id(draft) not in refused_ids]
+    charge_ids = [pk for draft in issued for pk in draft.extra.get("charge_ids", ())]
     if charge_ids:
         Charge.objects.filter(pk__in=charge_ids).update(invoiced_at=now)
     return len(invoices)
@@ -268,7 +274,7 @@ def _bill(run: BillingRun, subscription_ids, errors: list[dict], now: datetime) 
 LOCKED_FIELDS = (
     "public_id", "customer_id", "offer_id", "corporate_offer_id", "status", "price_amount",
     "currency", "billing_interval_count", "billing_interval_unit", "started_at", "ends_at",
-    "ended_at",
+    "ended_at", "payment_method_id",
 )  # fmt: skip
 
 
@@ -288,14 +294,28 @@ def _lock(subscription_ids) -> list[Subscription]:
     corporate_offers = CorporateOffer.objects.in_bulk(
         {sub.corporate_offer_id for sub in subs if sub.corporate_offer_id}
     )
+    methods = PaymentMethod.objects.in_bulk(
+        {sub.payment_method_id for sub in subs if sub.payment_method_id}
+    )
     for sub in subs:
+        sub.payment_method = methods.get(sub.payment_method_id)  # the e-invoice's means
         sub.customer = customers[sub.customer_id]
         sub.offer = offers.get(sub.offer_id)
         sub.corporate_offer = corporate_offers.get(sub.corporate_offer_id)
     return subs
 
 
-def _error(sub: Subscription, refusal: Exception) -> dict:
+def _record_refused(refused: list[tuple[InvoiceDraft, str]], errors: list[dict]) -> None:
+    """One error per subscription whose invoices cannot be e-invoices, saying why."""
+    seen = set()
+    for draft, message in refused:
+        if draft.subscription.pk in seen:
+            continue
+        seen.add(draft.subscription.pk)
+        errors.append(_error(draft.subscription, message))
+
+
+def _error(sub: Subscription, refusal: Exception | str) -> dict:
     return {"subscription": str(sub.public_id), "customer": sub.customer.name,
             "message": str(refusal)}  # fmt: skip
 

@@ -126,6 +126,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     ("postal_code", "city"),
                     "country",
                     "vat_id",
+                    "buyer_reference",
                 )
             },
         ),

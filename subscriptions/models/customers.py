@@ -34,6 +34,19 @@ class Customer(models.Model):
     country = models.CharField(
         _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE.")
     )
+    # BT-10 of an e-invoice: what the buyer's finance team needs to route the invoice
+    # (a public customer's Leitweg-ID, a purchase-order or cost-centre reference).
+    buyer_reference = models.CharField(
+        _("buyer reference / Leitweg-ID"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",  # rows inserted by hand-written SQL (bench, imports) get ""
+        help_text=_(
+            "Printed into the e-invoice (XRechnung, ZUGFeRD): a public customer's "
+            "Leitweg-ID or the reference your finance team asks for."
+        ),
+    )
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )

@@ -20,6 +20,7 @@ EDITABLE_FIELDS = (
     "country",
     "language",
     "vat_id",
+    "buyer_reference",
 )
 
 
@@ -28,8 +29,9 @@ def customer_update_details(
     *, customer: Customer, actor: User | None = None, **details: str
 ) -> Customer:
     """Change the account's name, billing e-mail, address, country, language and (for a
-    company) VAT id. Raises ValidationError (per field) and changes nothing when the
-    result breaks a rule of the model; records what changed in the activity history."""
+    company) VAT id and buyer reference (for its e-invoices). Raises ValidationError
+    (per field) and changes nothing when the result breaks a rule of the model; records
+    what changed in the activity history."""
     unknown = set(details) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
 
 def regular_invoice() -> Invoice:
     customer = make_customer("Anna Schmidt")
+    customer.country = "DE"  # an e-invoice names the buyer's country
+    customer.save(update_fields=["country"])
     subscription = make_subscription(customer)
     method = payment_method_add(customer=customer, kind="card", details=card(DECLINING_CARD))
     subscription_change_payment_method(subscription=subscription, payment_method=method)

@@ -231,6 +231,7 @@ def _object_urls(invoice: Invoice) -> list[str]:
     return [
         reverse("billing:invoice_detail", args=[invoice.public_id]),
         reverse("billing:invoice_pdf", args=[invoice.public_id]),
+        reverse("billing:invoice_xrechnung", args=[invoice.public_id]),
     ]
 
 
@@ -239,7 +240,7 @@ def test_the_object_urls_are_all_covered():
     from billing import urls
 
     names = {p.name for p in urls.urlpatterns if "public_id" in p.pattern.converters}
-    assert names == {"invoice_detail", "invoice_pdf"}
+    assert names == {"invoice_detail", "invoice_pdf", "invoice_xrechnung"}
 
 
 def test_another_customer_gets_404_and_nothing_is_rendered(client, anna, ben):

@@ -66,9 +66,11 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     violations: list[str] = []
     page.on(
         "console",
-        lambda message: violations.append(f"{page.url}: {message.text}")
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
     )
     yield page
     context.close()

@@ -1,6 +1,6 @@
 """A corporate admin (the main user of a company account on a corporate subscription)
 logs in to the portal, opens Invoices, downloads the invoice's PDF and finds its number
-in it; then reads the list in German."""
+in it, downloads its XRechnung XML; then reads the list in German."""
 
 from __future__ import annotations
 
@@ -103,6 +103,15 @@ def test_corporate_admin_downloads_an_invoice_pdf(page: Page, screenshot, corpor
     expect(page.get_by_role("heading", name=f"Invoice {invoice.number}")).to_be_visible()
     expect(page.get_by_text("Users active at any time in the period")).to_be_visible()
     screenshot("02-invoice-en")
+
+    # The e-invoice XML beside the PDF (issue 11).
+    xml_link = page.get_by_role("link", name="XRechnung (XML)")
+    expect(xml_link).to_be_visible()
+    xml = page.request.get(xml_link.get_attribute("href"))
+    assert xml.ok
+    assert xml.headers["content-type"] == "application/xml; charset=utf-8"
+    assert f"<ram:ID>{invoice.number}</ram:ID>".encode() in xml.body()
+    assert b"xrechnung_3.0" in xml.body()
 
     page.get_by_role("button", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")

@@ -51,6 +51,10 @@ class CustomerFactory(DjangoModelFactory):
             kind=Customer.Kind.COMPANY,
             name=factory.Sequence(lambda n: f"Company {n} GmbH"),
             vat_id="DE123456789",
+            # A company's e-invoice needs its postal address (billing.einvoice).
+            address_line1="Hafenstraße 1",
+            postal_code="20457",
+            city="Hamburg",
         )
 
 
