@@ -134,6 +134,17 @@ def customer_address(customer: Customer) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def buyer_country(customer: Customer) -> str:
+    """The buyer's country for the invoice. A consumer who never gave one (a reader who
+    signed up in the portal) is taken to live in the merchant's country, as a shop
+    selling at home would; a company must give its own (its e-invoice is refused
+    without)."""
+    country = (customer.country or "").upper()
+    if not country and customer.kind == Customer.Kind.PERSON:
+        return settings.KONTOR_MERCHANT_COUNTRY.upper()
+    return country
+
+
 def customer_snapshot(customer: Customer) -> dict:
     """The buyer as the invoice keeps it (never following later edits): the printed
     address and, for the e-invoice, its parts, the billing e-mail and the buyer's
@@ -141,7 +152,7 @@ def customer_snapshot(customer: Customer) -> dict:
     return {
         "customer_name": customer.name,
         "customer_address": customer_address(customer),
-        "customer_country": (customer.country or "").upper(),
+        "customer_country": buyer_country(customer),
         "customer_vat_id": customer.vat_id or "",
         "customer_street": customer.address_line1 or "",
         "customer_street2": customer.address_line2 or "",

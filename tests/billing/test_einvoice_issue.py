@@ -96,12 +96,21 @@ def test_a_person_without_address_is_invoiced_with_name_and_country(
     assert len(callbacks) == 2  # the event's dispatch and the PDF task
 
 
-def test_a_person_without_country_cannot_be_issued(django_capture_on_commit_callbacks):
+def test_a_company_without_country_cannot_be_issued(django_capture_on_commit_callbacks):
+    company = CustomerFactory(company=True, country="")
+
+    message = refused(draft_for(company), django_capture_on_commit_callbacks)
+
+    assert "The customer's country is missing" in message
+
+
+def test_a_person_without_country_is_taken_to_live_in_the_merchants(settings):
+    settings.KONTOR_MERCHANT_COUNTRY = "AT"
     person = CustomerFactory(country="")
 
-    message = refused(draft_for(person), django_capture_on_commit_callbacks)
+    invoice = invoice_issue(invoice=draft_for(person), now=NOW)
 
-    assert message == "This cannot be issued as an e-invoice: The customer's country is missing."
+    assert (invoice.status, invoice.customer_country) == ("open", "AT")
 
 
 def test_a_buyer_reference_asks_for_the_full_address_even_of_a_person(
