@@ -21,21 +21,19 @@ from reports.table import ZERO, Column, Table, months_between, previous_month
 
 from .filters import Filters, invoice_filter, subscription_filter
 
-# A subscription's price per month (Stripe's MRR normalisation): amount x mult / (12 x n)
-# for an interval of n units; months divide exactly, weeks and days by 52 and 365 a year.
-MONTHLY = """(CASE {s}.billing_interval_unit WHEN 'week' THEN 52 WHEN 'day' THEN 365
-               WHEN 'year' THEN 1 ELSE 12 END)::numeric / (12 * {s}.billing_interval_count)"""
 # The end of a coupon's discount: `periods` billing periods after the start, on the
 # merchant's wall clock (as catalog.periods counts them).
-DISCOUNT_END = """((s.started_at AT TIME ZONE %(tz)s) + CASE s.billing_interval_unit
-    WHEN 'day' THEN make_interval(days => r.periods * s.billing_interval_count)
-    WHEN 'week' THEN make_interval(weeks => r.periods * s.billing_interval_count)
-    WHEN 'year' THEN make_interval(years => r.periods * s.billing_interval_count)
-    ELSE make_interval(months => r.periods * s.billing_interval_count) END) AT TIME ZONE %(tz)s"""
+DISCOUNT_END = """((subs.s0 AT TIME ZONE %(tz)s) + CASE subs.unit
+    WHEN 'day' THEN make_interval(days => r.periods * subs.n)
+    WHEN 'week' THEN make_interval(weeks => r.periods * subs.n)
+    WHEN 'year' THEN make_interval(years => r.periods * subs.n)
+    ELSE make_interval(months => r.periods * subs.n) END) AT TIME ZONE %(tz)s"""
 SUBSCRIPTION_TYPE = """CASE WHEN s.corporate_offer_id IS NOT NULL THEN 'corporate'
     WHEN s.user_count > 0 THEN 'multi' ELSE 'single' END"""
 TYPES = ("single", "multi", "corporate")
-MONTH = "date_trunc('month', {at} AT TIME ZONE %(tz)s)::date"
+# The month of an instant: its bucket among the months' first instants (0 before the
+# first month), which spares a time zone conversion per row.
+MONTH = "width_bucket({at}, %(bounds)s::timestamptz[])"
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
@@ -57,55 +55,65 @@ def _running(months: list[date], deltas: dict[date, list], width: int) -> list[l
 # --- MRR ----------------------------------------------------------------------------
 
 MRR_SQL = """
-WITH subs AS (
+WITH subs AS MATERIALIZED (
     SELECT s.id, s.started_at AS s0, coalesce(s.ended_at, s.ends_at) AS s1,
            s.corporate_offer_id IS NOT NULL AS corporate, s.price_amount,
-           {monthly} AS monthly
+           s.billing_interval_unit AS unit, s.billing_interval_count AS n
     FROM subscriptions_subscription s
     WHERE s.billing_interval_count IS NOT NULL AND s.currency = %(currency)s
-      AND s.started_at < %(end)s {filter}
+      AND s.started_at < %(end)s
+      AND (coalesce(s.ended_at, s.ends_at) IS NULL OR coalesce(s.ended_at, s.ends_at) >= %(start)s)
+      {filter}
 ),
 iv AS (
-    SELECT s0, s1, false AS corporate, price_amount * monthly AS v FROM subs WHERE NOT corporate
+    SELECT s0, s1, false AS corporate, unit, n, price_amount AS v FROM subs WHERE NOT corporate
     UNION ALL
     SELECT subs.s0, CASE WHEN r.periods IS NULL THEN subs.s1
                          ELSE least(subs.s1, {discount_end}) END,
-           false, -r.discount_amount * subs.monthly
+           false, subs.unit, subs.n, -r.discount_amount
     FROM subs JOIN subscriptions_couponredemption r ON r.subscription_id = subs.id
-    JOIN subscriptions_subscription s ON s.id = subs.id
     WHERE NOT subs.corporate AND r.discount_amount > 0
     UNION ALL
     SELECT i.issued_at,
            least(subs.s1, lead(i.issued_at) OVER (PARTITION BY i.subscription_id
                                                   ORDER BY i.period_start, i.id)),
-           true, i.net_amount * subs.monthly
+           true, subs.unit, subs.n, i.net_amount
     FROM subs JOIN billing_invoice i ON i.subscription_id = subs.id
-    WHERE subs.corporate AND i.kind = 'invoice' AND i.status IN ('open', 'paid', 'overdue')
-      AND i.issued_at < %(end)s
+    WHERE subs.corporate AND i.kind = 'invoice' AND i.billing = 'in_arrears'
+      AND i.status IN ('open', 'paid', 'overdue') AND i.issued_at < %(end)s
 ),
 ev AS (
-    SELECT s0 AS at, corporate, v FROM iv WHERE s1 IS NULL OR s1 > s0
+    SELECT s0 AS at, corporate, unit, n, v FROM iv WHERE s1 IS NULL OR s1 > s0
     UNION ALL
-    SELECT s1, corporate, -v FROM iv WHERE s1 > s0
+    SELECT s1, corporate, unit, n, -v FROM iv WHERE s1 > s0 AND s1 < %(end)s
 )
-SELECT greatest({month}, %(before)s) AS m,
-       coalesce(sum(v) FILTER (WHERE NOT corporate), 0),
-       coalesce(sum(v) FILTER (WHERE corporate), 0)
-FROM ev WHERE at < %(end)s GROUP BY 1 ORDER BY 1"""
+SELECT {month}, corporate, unit, n, sum(v) FROM ev WHERE at < %(end)s GROUP BY 1, 2, 3, 4"""
+# Stripe's normalisation of a price to a month: a year / 12, a week x 52 / 12, a day x
+# 365 / 12, n units / n. Applied to the sums per month and interval, not per row.
+PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
+
+
+def per_month(amount: Decimal, unit: str, count: int) -> Decimal:
+    """An amount per `count` `unit`s as an amount per month (not rounded)."""
+    return Decimal(amount) * PER_YEAR[unit] / (12 * count)
 
 
 def mrr_by_month(filters: Filters) -> Table:
     """Monthly recurring revenue at the end of each month, net of tax and of coupon
     discounts while they apply: regular subscriptions' price per month; corporate
     (post-billed) subscriptions at the net of their last invoiced period (not credited)
-    per month of their accounting period; one-time purchases are not recurring."""
+    per month of their accounting period; one-time purchases are not recurring.
+
+    The query sums the raw amounts per month and billing interval; the few sums are
+    normalised to a month here (one division per interval, not per subscription)."""
     sql = MRR_SQL.format(
-        monthly=MONTHLY.format(s="s"),
         discount_end=DISCOUNT_END,
         filter=subscription_filter(filters),
         month=MONTH.format(at="at"),
     )
-    deltas = {m: [regular, corporate] for m, regular, corporate in _fetch(sql, filters.params())}
+    deltas: dict[date, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for bucket, corporate, unit, count, amount in _fetch(sql, filters.params()):
+        deltas[filters.month_of(bucket)][int(corporate)] += per_month(amount, unit, count)
     months = months_between(filters.first_month, filters.last_month)
     sums = _running(months, deltas, 2)
     rows, previous = [], _money(sum(sums[0]), filters.currency)
@@ -151,8 +159,8 @@ def revenue_by_month(filters: Filters) -> Table:
         filter=invoice_filter(filters),
     )
     found: dict[tuple[str, date], tuple] = {}
-    for what, month, first, second in _fetch(sql, filters.params()):
-        found[(what, month)] = (first, second)
+    for what, bucket, first, second in _fetch(sql, filters.params()):
+        found[(what, filters.month_of(bucket))] = (first, second)
     rows = []
     for month in months_between(filters.first_month, filters.last_month):
         net, gross = found.get(("invoiced", month), (ZERO, ZERO))
@@ -219,7 +227,7 @@ ev AS (
     SELECT s0 AS at, t, 1 AS d FROM iv WHERE s1 IS NULL OR s1 > s0
     UNION ALL SELECT s1, t, -1 FROM iv WHERE s1 > s0
 )
-SELECT greatest({month}, %(before)s) AS m,
+SELECT {month} AS m,
        sum(d) FILTER (WHERE t = 'single'), sum(d) FILTER (WHERE t = 'multi'),
        sum(d) FILTER (WHERE t = 'corporate')
 FROM ev WHERE at < %(end)s GROUP BY 1"""
@@ -239,7 +247,8 @@ def active_subscriptions_by_month(filters: Filters) -> Table:
     sql = ACTIVE_SQL.format(
         type=SUBSCRIPTION_TYPE, filter=subscription_filter(filters), month=MONTH.format(at="at")
     )
-    deltas = {m: [a or 0, b or 0, c or 0] for m, a, b, c in _fetch(sql, filters.params())}
+    found = _fetch(sql, filters.params())
+    deltas = {filters.month_of(m): [a or 0, b or 0, c or 0] for m, a, b, c in found}
     months = months_between(filters.first_month, filters.last_month)
     sums = _running(months, deltas, 3)[1:]
     rows = [(month, *counts) for month, counts in zip(months, sums, strict=True)]
@@ -263,8 +272,8 @@ def churn_by_month(filters: Filters) -> Table:
         filter=subscription_filter(filters),
     )
     counts: dict[date, dict[str, int]] = defaultdict(dict)
-    for month, kind, count in _fetch(sql, filters.params()):
-        counts[month][kind] = count
+    for bucket, kind, count in _fetch(sql, filters.params()):
+        counts[filters.month_of(bucket)][kind] = count
     rows = [
         (month, *(counts[month].get(kind, 0) for kind in TYPES))
         for month in months_between(filters.first_month, filters.last_month)
@@ -277,8 +286,8 @@ def churn_by_month(filters: Filters) -> Table:
 SEATS_SQL = """
 WITH used AS (
     SELECT seat_account_id AS a, count(*) AS n
-    FROM (SELECT DISTINCT seat_account_id, user_id FROM seats_usersubscription
-          WHERE state <> 'ended') AS u
+    FROM (SELECT seat_account_id, user_id FROM seats_usersubscription
+          WHERE state <> 'ended' GROUP BY 1, 2) AS u
     GROUP BY 1
 ),
 pending AS (

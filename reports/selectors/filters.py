@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from reports.table import next_month, previous_month
+from reports.table import months_between, next_month, previous_month
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,25 @@ class Filters:
         """The instant after the last month (exclusive)."""
         return datetime.combine(next_month(self.last_month), datetime.min.time(), self.zone)
 
+    @property
+    def months(self) -> list[date]:
+        return months_between(self.first_month, self.last_month)
+
+    def bounds(self) -> list[datetime]:
+        """The first instant of every month and the end: SQL's `width_bucket` puts an
+        instant in month k (1-based) of these, 0 before them."""
+        return [
+            datetime.combine(month, datetime.min.time(), self.zone)
+            for month in [*self.months, next_month(self.last_month)]
+        ]
+
+    def month_of(self, bucket: int) -> date:
+        """The month of a `width_bucket` answer (0: the month before the first)."""
+        return self.months[bucket - 1] if bucket else previous_month(self.first_month)
+
     def params(self) -> dict:
         return {
+            "bounds": self.bounds(),
             "start": self.start,
             "end": self.end,
             "before": previous_month(self.first_month),
@@ -77,6 +94,6 @@ def invoice_filter(filters: Filters, alias: str = "i") -> str:
     extra = subscription_filter(filters, "fs")
     if extra:
         sql += f"""
- AND EXISTS (SELECT 1 FROM subscriptions_subscription fs
-             WHERE fs.id = {alias}.subscription_id {extra})"""  # noqa: S608
+ AND {alias}.subscription_id IN (SELECT fs.id FROM subscriptions_subscription fs
+                                 WHERE true {extra})"""  # noqa: S608
     return sql

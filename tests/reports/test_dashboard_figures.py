@@ -21,7 +21,7 @@ def data() -> ReportData:
     return ReportData()
 
 
-def D(text: str) -> Decimal:  # noqa: N802 - reads like a literal
+def D(text: str) -> Decimal:
     return Decimal(text)
 
 
