@@ -37,7 +37,7 @@ user.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -229,5 +229,7 @@ class ReportData:
         user_subscription_start(account=other, user=UserFactory(), via="staff", now=at(2027, 1, 3))
         assert UserSubscription.objects.filter(seat_account=account).count() == 4
 
-
-UTC_NOW = NOW.astimezone(UTC)
+    def more_users(self) -> None:
+        """One more user on K since January (for query counts at another size)."""
+        user_subscription_start(account=self.account, user=UserFactory(), via="staff",
+                                now=at(2027, 1, 4))  # fmt: skip
