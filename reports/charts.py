@@ -16,7 +16,18 @@ from xml.etree import ElementTree as ET
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from billing.charts import FONT, GRID, INK, MUTED, _line, _n, _nice_step, _serialise, _text
+from billing.charts import (
+    CHAR_WIDTH,
+    FONT,
+    GRID,
+    INK,
+    MUTED,
+    _line,
+    _n,
+    _nice_step,
+    _serialise,
+    _text,
+)
 from catalog.money import format_money
 
 from .table import Column, Table
@@ -39,6 +50,8 @@ def format_cell(value, column: Column, *, currency: str, locale: str) -> str:
         return format_decimal(value, locale=locale)
     if column.kind == "month":
         return month_label(value, locale)
+    if column.kind == "date":
+        return format_date(value, "medium", locale=locale)
     return str(value)
 
 
@@ -80,7 +93,7 @@ def render(
 def _no_data() -> str:
     from django.utils.translation import gettext
 
-    return gettext("No data for these filters")
+    return gettext("No data to show")
 
 
 def _root(title: str, chart_id: str) -> ET.Element:
@@ -185,7 +198,20 @@ def _category_axis(svg: ET.Element, labels: list[str]) -> None:
         if index % every:
             continue
         x = LEFT + slot * index + slot / 2
-        _text(svg, x, BOTTOM + 16, label, "chart-tick-label", fill=MUTED, anchor="middle")
+        for line_number, part in enumerate(_wrap(label, slot * every)):
+            y = BOTTOM + 16 + 12 * line_number
+            _text(svg, x, y, part, "chart-tick-label", fill=MUTED, anchor="middle")
+
+
+def _wrap(label: str, width: Decimal) -> list[str]:
+    """A label too wide for `width` pixels on two lines, split at the space nearest its
+    middle (bucket names such as "Overdue 31-60 days")."""
+    if Decimal(len(label)) * CHAR_WIDTH <= width or " " not in label:
+        return [label]
+    middle = len(label) // 2
+    spaces = [i for i, c in enumerate(label) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return [label[:cut], label[cut + 1 :]]
 
 
 def _point_x(index: int, labels: list[str]) -> Decimal:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-Kind = Literal["text", "month", "money", "count"]
+Kind = Literal["text", "month", "date", "money", "count"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ def users_per_period(
         for i, (start, _end) in enumerate(periods)
     ]
     columns = (
-        Column("period", _("Period from"), "text"),
+        Column("period", _("Period from"), "date"),
         *(Column(f"product-{c.product_id}", c.product.name) for c in contracts),
     )
     return Table(columns, rows, subscription.currency)
@@ -134,7 +134,7 @@ def invoices_table(rows: list[PeriodInvoice], contracts, currency: str) -> Table
         for r in rows
     ]
     columns = (
-        Column("period", _("Period from"), "text"),
+        Column("period", _("Period from"), "date"),
         Column("number", _("Number"), "text"),
         Column("status", _("Status"), "text"),
         *(
