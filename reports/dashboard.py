@@ -13,7 +13,6 @@ in retry of issue 8, once its payment attempts exist::
         selector=dashboard.failed_payments_in_retry,
         kind="bars",
         series=("attempts", "amount"),
-        filters=("product", "tag"),
     )
 """
 
@@ -40,7 +39,6 @@ class Chart:
     selector: Callable[[Filters], Table]
     kind: str  # "bars", "lines" or "hbars" (reports.charts.render)
     series: tuple[str, ...]  # the table's columns drawn
-    filters: tuple[str, ...] = ("period", "product", "tag")  # those that apply
 
 
 CHARTS: list[Chart] = [
@@ -83,7 +81,6 @@ CHARTS: list[Chart] = [
         selector=dashboard.receivables,
         kind="bars",
         series=("amount",),
-        filters=("product", "tag"),
     ),
     Chart(
         key="subscriptions",
@@ -118,7 +115,6 @@ CHARTS: list[Chart] = [
         selector=dashboard.seats_by_account,
         kind="hbars",
         series=("taken", "maximum"),
-        filters=("product", "tag"),
     ),
     Chart(
         key="coupons",

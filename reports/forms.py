@@ -94,6 +94,8 @@ def default_first(last: date) -> date:
 
 
 class WhatIfForm(forms.Form):
+    DEFAULT = 10  # users added when the field is empty or wrong
+
     more_users = forms.IntegerField(
         label=gettext_lazy("More users"), min_value=0, max_value=100_000, initial=10
     )

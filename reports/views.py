@@ -4,6 +4,7 @@ corporate account page. Views parse, call selectors, render; the figures are sel
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -11,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext, to_locale
+from django.utils.translation import get_language, gettext, gettext_lazy, to_locale
 
 from catalog.money import format_money
 from subscriptions.models import Subscription
@@ -100,6 +101,16 @@ def dashboard_csv(request: HttpRequest, key: str) -> HttpResponse:
     return csv_response(chart.selector(filters), name)
 
 
+USERS_CHART = Chart(
+    key="users", title=gettext_lazy("Users per period"), help="", permission="",
+    selector=None, kind="lines", series=(),
+)  # fmt: skip
+INVOICES_CHART = Chart(
+    key="invoices", title=gettext_lazy("Invoices per period (net)"), help="", permission="",
+    selector=None, kind="bars", series=("net",),
+)  # fmt: skip
+
+
 def corporate_account(request: HttpRequest, public_id: UUID, site) -> HttpResponse:
     """Customer support's page of a corporate subscription: users per period, invoices
     and their tiers, and what N more users would cost in the current period."""
@@ -110,49 +121,34 @@ def corporate_account(request: HttpRequest, public_id: UUID, site) -> HttpRespon
     except Subscription.DoesNotExist:
         raise Http404(gettext("No such corporate subscription.")) from None
     now = timezone.now()
-    contracts = corporate_selectors.contracts_of(subscription)
-    users = corporate_selectors.users_per_period(
-        subscription=subscription, contracts=contracts, now=now
-    )
-    invoices = corporate_selectors.invoices_per_period(
-        subscription=subscription, contracts=contracts
-    )
-    invoice_table = corporate_selectors.invoices_table(invoices, contracts, subscription.currency)
+    report = corporate_selectors.corporate_report(subscription=subscription, now=now)
     if request.GET.get("csv") in ("users", "invoices"):
-        table = users if request.GET["csv"] == "users" else invoice_table
+        table = report.users if request.GET["csv"] == "users" else report.invoices
         return csv_response(table, f"{subscription.customer.name}-{request.GET['csv']}")
-    what_if_form = WhatIfForm(request.GET if "more_users" in request.GET else None)
-    more = what_if_form.cleaned_data["more_users"] if what_if_form.is_valid() else 10
-    what_if = corporate_selectors.what_if(
-        subscription=subscription, contracts=contracts, users=users, more_users=more, now=now
-    )
-    users_chart = Chart(
-        "users",
-        gettext("Users per period"),
-        "",
-        "",
-        None,
-        "lines",
-        tuple(c.key for c in users.columns[1:]),
-    )
-    invoices_chart = Chart(
-        "invoices", gettext("Invoices per period (net)"), "", "", None, "bars", ("net",)
-    )
+    form = WhatIfForm(request.GET if "more_users" in request.GET else None)
+    more = form.cleaned_data["more_users"] if form.is_valid() else WhatIfForm.DEFAULT
+    what_if = corporate_selectors.what_if(report=report, more_users=more, now=now)
     context = {
         **site.each_context(request),
-        "title": gettext("Corporate account: %(name)s") % {"name": subscription.customer.name},
-        "subscription": subscription,
-        "contracts": contracts,
-        "users": chart_context(users_chart, users) if contracts else None,
-        "invoices": chart_context(invoices_chart, invoice_table),
-        "what_if": what_if,
-        **_what_if_labels(what_if, subscription.currency),
-        "what_if_form": what_if_form,
+        **_corporate_context(report, what_if),
+        "what_if_form": form,
         "more_users": more,
-        "locale": _locale(),
     }
     request.current_app = site.name
     return TemplateResponse(request, "admin/reports/corporate_account.html", context)
+
+
+def _corporate_context(report, what_if) -> dict:
+    name = report.subscription.customer.name
+    users_chart = replace(USERS_CHART, series=tuple(c.key for c in report.users.columns[1:]))
+    return {
+        "title": gettext("Corporate account: %(name)s") % {"name": name},
+        "subscription": report.subscription,
+        "users": chart_context(users_chart, report.users) if report.contracts else None,
+        "invoices": chart_context(INVOICES_CHART, report.invoices),
+        "what_if": what_if,
+        **_what_if_labels(what_if, report.subscription.currency),
+    }
 
 
 def _what_if_labels(what_if, currency: str) -> dict:

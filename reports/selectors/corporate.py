@@ -170,6 +170,24 @@ def tier_label(schedule: PriceSchedule | None, users: int | None) -> str:
 
 
 @dataclass(frozen=True)
+class CorporateReport:
+    subscription: Subscription
+    contracts: list[CorporateContract]
+    users: Table  # users per product and period
+    invoices: Table  # invoices per period, users and tiers
+
+
+def corporate_report(*, subscription: Subscription, now: datetime) -> CorporateReport:
+    """Everything the account page shows but the what-if: contracts, users per period,
+    invoices with their tiers (a fixed number of queries)."""
+    contracts = contracts_of(subscription)
+    users = users_per_period(subscription=subscription, contracts=contracts, now=now)
+    rows = invoices_per_period(subscription=subscription, contracts=contracts)
+    invoices = invoices_table(rows, contracts, subscription.currency)
+    return CorporateReport(subscription, contracts, users, invoices)
+
+
+@dataclass(frozen=True)
 class WhatIfLine:
     contract: CorporateContract
     users: int  # counted so far in the current period
@@ -188,18 +206,12 @@ class WhatIf:
     total: Decimal
 
 
-def what_if(
-    *,
-    subscription: Subscription,
-    contracts: list[CorporateContract],
-    users: Table,
-    more_users: int,
-    now: datetime,
-) -> WhatIf | None:
+def what_if(*, report: CorporateReport, more_users: int, now: datetime) -> WhatIf | None:
     """The current period's invoice (net, before tax) if `more_users` more users had
-    access: its users so far (`users`, from `users_per_period`) plus `more_users` per
+    access: its users so far (the report's last period) plus `more_users` per
     product — a user gets every product — priced by `billing.pricing.price`, the
     billing run's engine. None outside the subscription's periods."""
+    subscription, contracts, users = report.subscription, report.contracts, report.users
     periods = recent_periods(subscription, now)
     if not periods or periods[-1][1] <= now or subscription.ended_at:
         return None

@@ -85,14 +85,11 @@ def test_invoices_show_users_and_the_tier_each_period_landed_in(tiered):
 
 
 def test_what_if_prices_more_users_with_the_engine(tiered):
-    contracts = corporate.contracts_of(tiered.k)
-    users = corporate.users_per_period(subscription=tiered.k, contracts=contracts, now=NOW)
+    report = corporate.corporate_report(subscription=tiered.k, now=NOW)
 
-    result = corporate.what_if(
-        subscription=tiered.k, contracts=contracts, users=users, more_users=3, now=NOW
-    )
+    result = corporate.what_if(report=report, more_users=3, now=NOW)
 
-    schedule = price_schedule_for_contract(contracts[0])
+    schedule = price_schedule_for_contract(report.contracts[0])
     assert result.start.date() == date(2027, 4, 1)
     assert result.total_now == price(schedule, 2) == Decimal("25.00")  # 20 + 2 x 2.50
     assert result.total == price(schedule, 5) == Decimal("30.00")  # 20 + 5 x 2.00 (volume)
