@@ -26,11 +26,14 @@ admin's index, as a superuser through Django's test client). Figures:
 - ``selectors_ms``: each selector's median (ms), ``max_ms`` the slowest of them, and
   ``filtered_max_ms`` the slowest with the tag or product filter;
 - ``median_ms``, ``p95_ms``: the dashboard page per request;
-- ``peak_mb``: tracemalloc's peak of one untimed pass over the selectors.
+- ``peak_mb``: tracemalloc's peak of one untimed pass over the selectors;
+- ``load_average``: the machine's 1-minute load average before and after the timed
+  part (this machine has 2 cores shared by several people: wall times grow with it).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from datetime import datetime, timedelta
@@ -380,6 +383,7 @@ def run(scale: int) -> dict:
     user_subscriptions = UserSubscription.objects.count()
     log(f"{lines} invoice lines, {user_subscriptions} user subscriptions, "
         f"{Invoice.objects.count()} invoices in {time.perf_counter() - began:.1f} s")  # fmt: skip
+    load_before = os.getloadavg()[0]
     plain, filtered = _filters(), [_filters(tag_id=ids["tag"]), _filters(product_id=ids["digital"])]
     selectors_ms, queries, seconds, filtered_ms = {}, 0, 0.0, {}
     for chart in CHARTS:
@@ -405,6 +409,8 @@ def run(scale: int) -> dict:
         "filtered_max_ms": max(filtered_ms.values()),
         "selectors_ms": selectors_ms,
         "filtered_ms": filtered_ms,
+        # The machine is shared: the 1-minute load average around the timed part.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "invoice_lines": lines,
         "user_subscriptions": user_subscriptions,
     }

@@ -2,9 +2,10 @@
 `Table` from exactly one query; none loops over invoices, lines or subscriptions.
 
 Series over months use events: a subscription (or a corporate invoice's value) is an
-interval [from, until); +value at its start and -value at its end are summed per month
-in SQL, and the running sum over the months is the value at each month's end — so a
-year of history costs one pass over the rows, not one per month.
+interval [from, until); its value is summed per month of its start and, negated, per
+month of its end (GROUPING SETS: one pass over the rows, two sums), and the running
+sum over the months is the value at each month's end — so a year of history costs one
+pass over the rows, not one per month.
 """
 
 from __future__ import annotations
@@ -82,12 +83,13 @@ iv AS (
     WHERE subs.corporate AND i.kind = 'invoice' AND i.billing = 'in_arrears'
       AND i.status IN ('open', 'paid', 'overdue') AND i.issued_at < %(end)s
 ),
-ev AS (
-    SELECT s0 AS at, corporate, unit, n, v FROM iv WHERE s1 IS NULL OR s1 > s0
-    UNION ALL
-    SELECT s1, corporate, unit, n, -v FROM iv WHERE s1 > s0 AND s1 < %(end)s
+edges AS (
+    SELECT {start_month} AS b0, CASE WHEN s1 < %(end)s THEN {end_month} END AS b1,
+           corporate, unit, n, v
+    FROM iv WHERE s1 IS NULL OR s1 > s0
 )
-SELECT {month}, corporate, unit, n, sum(v) FROM ev WHERE at < %(end)s GROUP BY 1, 2, 3, 4"""
+SELECT grouping(b1), coalesce(b0, b1), corporate, unit, n, sum(v) FROM edges
+GROUP BY GROUPING SETS ((b0, corporate, unit, n), (b1, corporate, unit, n))"""
 # Stripe's normalisation of a price to a month: a year / 12, a week x 52 / 12, a day x
 # 365 / 12, n units / n. Applied to the sums per month and interval, not per row.
 PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
@@ -109,11 +111,15 @@ def mrr_by_month(filters: Filters) -> Table:
     sql = MRR_SQL.format(
         discount_end=DISCOUNT_END,
         filter=subscription_filter(filters),
-        month=MONTH.format(at="at"),
+        start_month=MONTH.format(at="s0"),
+        end_month=MONTH.format(at="s1"),
     )
     deltas: dict[date, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for bucket, corporate, unit, count, amount in _fetch(sql, filters.params()):
-        deltas[filters.month_of(bucket)][int(corporate)] += per_month(amount, unit, count)
+    for starts, bucket, corporate, unit, count, amount in _fetch(sql, filters.params()):
+        if bucket is None:  # still running: the value has no end in the period
+            continue
+        sign = 1 if starts else -1  # grouping(b1) is 1 in the rows grouped by the start
+        deltas[filters.month_of(bucket)][int(corporate)] += sign * per_month(amount, unit, count)
     months = months_between(filters.first_month, filters.last_month)
     sums = _running(months, deltas, 2)
     rows, previous = [], _money(sum(sums[0]), filters.currency)
@@ -221,7 +227,9 @@ ACTIVE_SQL = """
 WITH iv AS (
     SELECT s.started_at AS s0, coalesce(s.ended_at, s.ends_at) AS s1, {type} AS t
     FROM subscriptions_subscription s
-    WHERE s.billing_interval_count IS NOT NULL AND s.started_at < %(end)s {filter}
+    WHERE s.billing_interval_count IS NOT NULL AND s.started_at < %(end)s
+      AND (coalesce(s.ended_at, s.ends_at) IS NULL OR coalesce(s.ended_at, s.ends_at) >= %(start)s)
+      {filter}
 ),
 ev AS (
     SELECT s0 AS at, t, 1 AS d FROM iv WHERE s1 IS NULL OR s1 > s0
