@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Kontor's site: its index is the reports dashboard (issue 12).
+    "reports.apps.KontorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "subscriptions",
     "seats",
     "billing",
+    # Reports (issue 12): reads every app above, nothing imports it; always last.
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -100,6 +100,13 @@ class UserSubscription(models.Model):
         ]
         indexes = [
             models.Index(fields=["seat_account", "state"], name="user_sub_account_state"),
+            # The reports' seats figure counts each running user once per account from
+            # this index alone (reports.selectors.dashboard.seats_by_account).
+            models.Index(
+                fields=["seat_account", "user"],
+                condition=~Q(state="ended"),
+                name="user_sub_running_users",
+            ),
         ]
 
     def __str__(self) -> str:
