@@ -2,18 +2,8 @@
 
 Adding a figure is a selector (`Filters -> Table`, one query) plus one entry in
 `CHARTS`; the page, its accessible table, the CSV download, the permission check and
-the tests' query-count loop all follow from the entry. For example, the failed payments
-in retry of issue 8, once its payment attempts exist::
-
-    Chart(
-        key="payment-retries",
-        title=gettext_lazy("Failed payments in retry"),
-        help=gettext_lazy("…"),
-        permission="billing.view_invoice",
-        selector=dashboard.failed_payments_in_retry,
-        kind="bars",
-        series=("attempts", "amount"),
-    )
+the tests' query-count loop all follow from the entry (the failed payments in retry
+were added that way).
 """
 
 from __future__ import annotations
@@ -127,6 +117,19 @@ CHARTS: list[Chart] = [
         selector=dashboard.coupon_redemptions_by_campaign,
         kind="hbars",
         series=("redemptions",),
+    ),
+    Chart(
+        key="payment-retries",
+        title=gettext_lazy("Failed payments in retry"),
+        help=gettext_lazy(
+            "Unpaid invoices whose card or direct debit charge failed, by where their "
+            "dunning stands now (Billing → Dunning lists them). Today's state: the period "
+            "does not apply."
+        ),
+        permission=REVENUE,
+        selector=dashboard.failed_payments_in_retry,
+        kind="hbars",
+        series=("amount",),
     ),
 ]
 CHARTS_BY_KEY = {chart.key: chart for chart in CHARTS}

@@ -221,6 +221,42 @@ def receivables(filters: Filters) -> Table:
     return Table(columns, rows, filters.currency, totals)
 
 
+# --- failed payments in retry ---------------------------------------------------------
+
+RETRIES_SQL = """
+SELECT CASE WHEN d.status = 'exhausted' THEN 9 ELSE LEAST(d.retries_done + 1, 3) END,
+       count(*), sum(i.gross_amount - i.amount_paid)
+FROM billing_dunning d JOIN billing_invoice i ON i.id = d.invoice_id
+WHERE d.status IN ('retrying', 'exhausted') AND i.status IN ('open', 'overdue') {filter}
+GROUP BY 1"""
+
+
+def failed_payments_in_retry(filters: Filters) -> Table:
+    """Unpaid invoices whose charge failed, by where their dunning stands now: waiting
+    for the first, the second, a later retry, or past the last retry (corporate ones
+    then pay by transfer). A snapshot: the period filter does not apply."""
+    found = {
+        bucket: (count, amount)
+        for bucket, count, amount in _fetch(
+            RETRIES_SQL.format(filter=invoice_filter(filters)), filters.params()
+        )
+    }
+    labels = {
+        1: _("Waiting for the first retry"),
+        2: _("Waiting for the second retry"),
+        3: _("Waiting for a later retry"),
+        9: _("Retries exhausted, unpaid"),
+    }
+    rows = [(label, *found.get(bucket, (0, ZERO))) for bucket, label in labels.items()]
+    totals = [(_("Total"), sum(r[1] for r in rows), sum((r[2] for r in rows), ZERO))]
+    columns = (
+        Column("stage", _("Dunning"), "text"),
+        Column("invoices", _("Invoices")),
+        Column("amount", _("Amount due"), "money"),
+    )
+    return Table(columns, rows, filters.currency, totals)
+
+
 # --- subscriptions -------------------------------------------------------------------
 
 ACTIVE_SQL = """
