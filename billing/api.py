@@ -20,6 +20,7 @@ from api.auth import scope
 from api.pagination import PageParams, cursor_page, page_of
 from api.problems import Problem, register_problem
 from api.schemas import Money, Timestamp, money
+from billing.einvoice.files import invoice_xrechnung_file
 from billing.exceptions import InvoiceError
 from billing.models import Invoice, InvoiceLine
 from billing.pdf import invoice_pdf_bytes
@@ -192,6 +193,29 @@ def invoice_pdf(request, invoice_id: UUID):
     invoice = get_object_or_404(_invoices(), public_id=invoice_id)
     response = HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
+
+
+@router.get(
+    "/invoices/{invoice_id}/xrechnung",
+    response={200: None},
+    auth=scope("read"),
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The invoice as XRechnung (EN 16931 CII XML).",
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def invoice_xrechnung(request, invoice_id: UUID):
+    """The XRechnung XML of an issued invoice or credit note (the same data as the XML
+    embedded in the Factur-X PDF)."""
+    invoice = get_object_or_404(_invoices(), public_id=invoice_id)
+    filename, content = invoice_xrechnung_file(invoice=invoice)
+    response = HttpResponse(content, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

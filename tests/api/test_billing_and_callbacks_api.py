@@ -29,6 +29,15 @@ def test_list_and_get_invoices_with_amounts_as_strings(api, world, django_assert
         assert len(api.get("/api/v1/invoices").json()["items"]) == 5
 
 
+def test_the_invoice_xrechnung(api, world):
+    response = api.get(f"/api/v1/invoices/{world.invoice.public_id}/xrechnung")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml"
+    assert b"urn:xeinkauf.de:kosit:xrechnung" in response.content
+    assert world.invoice.number.encode() in response.content
+
+
 def test_the_invoice_pdf(api, world):
     response = api.get(f"/api/v1/invoices/{world.invoice.public_id}/pdf")
     assert response.status_code == 200
