@@ -217,9 +217,11 @@ def test_a_corrupted_row_is_reported_holds_its_account_and_shows_to_staff(world,
     assert "Victim GmbH" in page.content.decode()
     assert hold.detail in page.content.decode()
     runs = client.get(reverse("admin:billing_billingrun_changelist"))
-    assert [str(m) for m in runs.context["messages"]][0].startswith(
+    [message] = [str(m) for m in runs.context["messages"]]
+    assert message.startswith(
         "Billing is held for 1 customer account: its data breaks a billing rule."
     )
+    assert reverse("admin:billing_billinghold_changelist") + "?state=open" in message
 
 
 def test_the_check_records_an_open_violation_once(world):
