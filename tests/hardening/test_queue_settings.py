@@ -26,9 +26,9 @@ def test_the_configured_cluster_is_safe():
     assert conf["catch_up"] is False
     assert conf["workers"] >= 2
     # What Django-Q2 itself read at import is the same.
-    assert (Conf.TIMEOUT, Conf.RETRY, Conf.MAX_ATTEMPTS, Conf.CATCH_UP) == (
+    assert (
         conf["timeout"], conf["retry"], conf["max_attempts"], False
-    )  # fmt: skip
+    ) == (Conf.TIMEOUT, Conf.RETRY, Conf.MAX_ATTEMPTS, Conf.CATCH_UP)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_a_misconfigured_environment_stops_management_commands():
     """The real process: `manage.py check` (and so qcluster, runserver) exits non-zero."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings",
            "KONTOR_Q_TIMEOUT": "400", "KONTOR_Q_WORKERS": "1"}  # fmt: skip
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
