@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from notifications import url_safety
-from notifications.signing import secret_generate
 from notifications.events import EventType
 from notifications.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 from notifications.services import emit
@@ -25,6 +24,7 @@ from notifications.services.callbacks import (
     callback_deliveries_create_for_event,
     callback_delivery_send,
 )
+from notifications.signing import secret_generate
 from tests.notifications.receiver import Answer, Receiver
 
 pytestmark = pytest.mark.django_db
