@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy, ngettext
 
-from billing.invariants import TITLES
+from billing.invariants import INVARIANTS, TITLES
 from billing.models import BillingHold
 from billing.services.holds import billing_holds_release
 
@@ -26,12 +26,21 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RuleFilter(admin.SimpleListFilter):
+    title = gettext_lazy("rule broken")
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        return [(invariant.code, invariant.title) for invariant in INVARIANTS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(invariant=self.value()) if self.value() else queryset
+
+
 @admin.register(BillingHold)
 class BillingHoldAdmin(admin.ModelAdmin):
-    list_display = (
-        "customer", "rule", "detail", "found_at", "is_holding", "released_at", "released_by",
-    )  # fmt: skip
-    list_filter = (OpenFilter, "invariant")
+    list_display = ("customer", "rule", "detail", "found_at", "is_holding", "released_at")
+    list_filter = (OpenFilter, RuleFilter)
     list_select_related = ("customer", "released_by")
     search_fields = ("customer__name", "detail", "subject")
     actions = ("release",)
