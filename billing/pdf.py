@@ -23,6 +23,7 @@ portal pages may use this module's formatting helpers (`format_unit_price`, …)
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -220,13 +221,66 @@ def invoice_pdf_context(invoice: Invoice, lines: list[InvoiceLine] | None = None
     }
 
 
-def _stylesheet():
-    from weasyprint import CSS
+def static_roots() -> list[Path]:
+    """The folders a PDF may read files from: our static files, nothing else."""
+    roots = [Path(folder) for folder in settings.STATICFILES_DIRS]
+    if settings.STATIC_ROOT:
+        roots.append(Path(settings.STATIC_ROOT))
+    return [root.resolve() for root in roots]
+
+
+def static_only_fetcher():
+    """A WeasyPrint URL fetcher that serves files inside `static_roots()` and refuses
+    everything else: http(s) (an invoice must never make the server fetch a URL, e.g.
+    an <img> smuggled into a customer's name: SSRF), other files (file:///etc/passwd),
+    and every other scheme. Refused URLs are kept in `.refused` and logged; WeasyPrint
+    renders without them. (WeasyPrint is imported here, only where a PDF is made.)"""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False, timeout=1)
+            self.roots = static_roots()
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            path = self._static_path(url)
+            if path is None:
+                self.refused.append(url)
+                logger.warning("PDF rendering refused to fetch %s", url[:200])
+                raise ValueError(f"Only our own static files may be fetched, not {url[:200]}")
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(
+                path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type}
+            )
+
+        def _static_path(self, url: str) -> Path | None:
+            parts = urlsplit(url)
+            if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+                return None
+            path = Path(url2pathname(parts.path)).resolve()  # resolves "..", symlinks
+            inside = any(path.is_relative_to(root) for root in self.roots)
+            return path if inside and path.is_file() else None
+
+    return StaticOnlyFetcher()
+
+
+def html_to_pdf(html: str, *, pdf_variant: str | None = None) -> bytes:
+    """Render our HTML with the invoice stylesheet, fetching only our static files."""
+    from weasyprint import CSS, HTML  # heavy: only where a PDF is rendered
 
     path = finders.find(STYLESHEET)
     if not path:
         raise FileNotFoundError(STYLESHEET)
-    return CSS(filename=path)
+    fetcher = static_only_fetcher()
+    base_url = Path(settings.BASE_DIR).as_uri() + "/"
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+    return document.write_pdf(
+        stylesheets=[CSS(filename=path, url_fetcher=fetcher)], pdf_variant=pdf_variant
+    )
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
@@ -238,14 +292,10 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     lines = list(invoice.lines.order_by("position"))
     with translation.override(_language(invoice)):
         html = render_to_string(TEMPLATE, invoice_pdf_context(invoice, lines))
-    from weasyprint import HTML  # heavy: only where a PDF is rendered
-
     from billing.einvoice import facturx_pdf
 
-    base_url = Path(settings.BASE_DIR).as_uri() + "/"
-    document = HTML(string=html, base_url=base_url)
     # PDF/A-3 is the archival format that may carry attachments: the e-invoice XML.
-    pdf = document.write_pdf(stylesheets=[_stylesheet()], pdf_variant=PDF_VARIANT)
+    pdf = html_to_pdf(html, pdf_variant=PDF_VARIANT)
     return facturx_pdf(invoice=invoice, lines=lines, pdf=pdf)
 
 

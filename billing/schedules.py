@@ -4,6 +4,7 @@ The billing run once a day. It is idempotent (one invoice per subscription and p
 so a run that was missed or crashed is simply caught up by the next one. Open invoices
 past their due date are flagged overdue every hour. Payment attempts that are due
 (retries on their day, first collections whose task was lost) run every 10 minutes.
+The invariant check (billing.invariants) holds accounts whose data is broken, daily.
 """
 
 from notifications.scheduling import PeriodicTask, register
@@ -13,5 +14,8 @@ register(
     PeriodicTask(name="billing.mark_overdue", func="billing.tasks.mark_overdue", minutes=60),
     PeriodicTask(
         name="billing.collect_payments", func="billing.tasks.collect_payments", minutes=10
+    ),
+    PeriodicTask(
+        name="billing.check_invariants", func="billing.tasks.check_invariants", minutes=24 * 60
     ),
 )

@@ -1,4 +1,4 @@
-"""Reads for billing: contracts as price schedules."""
+"""Reads for billing: contracts as price schedules, accounts on billing hold."""
 
 from __future__ import annotations
 
@@ -24,4 +24,16 @@ def price_schedule_for_contract(contract: CorporateContract) -> PriceSchedule:
         mode=contract.tier_mode,
         package_size=contract.package_size,
         base_fee=contract.base_fee_amount,
+    )
+
+
+def held_account_count() -> int:
+    """How many customer accounts are on billing hold (for staff: one query)."""
+    from billing.models import BillingHold
+
+    return (
+        BillingHold.objects.filter(released_at__isnull=True)
+        .values("customer_id")
+        .distinct()
+        .count()
     )

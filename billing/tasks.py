@@ -70,3 +70,14 @@ def collect_payments() -> int:
     from billing.services.collection import payments_collect_due
 
     return payments_collect_due()
+
+
+def check_invariants() -> int:
+    """Daily: hold the accounts whose data breaks a billing invariant (PostgreSQL only;
+    the SQLite demo has nothing to check with)."""
+    from billing import invariants
+    from billing.services.holds import invariants_check
+
+    if not invariants.supported():
+        return 0
+    return invariants_check().holds_created

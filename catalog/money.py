@@ -24,10 +24,13 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:
-    """Round half up to the currency's minor unit (2.345 EUR -> 2.35, -2.345 -> -2.35)."""
+    """Round half up to the currency's minor unit (2.345 EUR -> 2.35, -2.345 -> -2.35).
+    Never a negative zero: the tax of a discount line at 0 % would otherwise be -0.00,
+    printed as such, and read back from the database as 0.00."""
     if not isinstance(amount, Decimal):
         raise TypeError(f"Money amounts must be Decimal, not {type(amount).__name__}.")
-    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    return rounded if rounded else abs(rounded)
 
 
 def has_valid_precision(amount: Decimal, currency: str) -> bool:

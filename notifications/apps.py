@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import receivers
+        from notifications import queue_checks, receivers  # noqa: F401 (registers the check)
 
         receivers.connect()

@@ -163,7 +163,11 @@ def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
 
 
 def _refusal(host: str, address: IPAddress, kind) -> str:
-    params = {"host": host, "address": address, "kind": kind}
+    shown = str(address)
+    if isinstance(address, ipaddress.IPv6Address) and _embedded_ipv4(address) is not None:
+        # "::ffff:a00:1" means nothing to staff; name the IPv4 address it carries.
+        shown = f"{address} ({_embedded_ipv4(address)})"
+    params = {"host": host, "address": shown, "kind": kind}
     if _is_ip_literal(host):  # "10.0.0.5 is …", in the words staff typed
         return _("%(host)s is %(kind)s; callbacks go only to public addresses.") % params
     return (

@@ -13,6 +13,10 @@ $PY manage.py migrate --no-input -v0
 $PY manage.py seed_demo
 $PY manage.py sync_schedules
 
+# At least two task workers (a billing chunk or a PDF must not hold up mail and
+# callbacks); the system check kontor.E001 refuses fewer, and qcluster runs it.
+export KONTOR_Q_WORKERS=${KONTOR_Q_WORKERS:-2}
+
 QPID="" WPID=""
 stop() {
   trap - EXIT INT TERM

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from billing.models import BillingRun
+from billing.selectors import held_account_count
 
 from .invoices import ReadOnlyAdmin
 
@@ -39,6 +41,21 @@ class BillingRunAdmin(ReadOnlyAdmin):
         "public_id",
     )
     readonly_fields = fields
+
+    def changelist_view(self, request, extra_context=None):
+        """Tell staff where they look at runs that some accounts are not billed."""
+        held = held_account_count()
+        if held:
+            text = ngettext(
+                "Billing is held for %(count)d customer account: its data breaks a billing rule.",
+                "Billing is held for %(count)d customer accounts: their data breaks a billing "
+                "rule.",
+                held,
+            ) % {"count": held}
+            url = reverse("admin:billing_billinghold_changelist") + "?state=open"
+            link = gettext_lazy("Review the billing holds")
+            messages.warning(request, format_html('{} <a href="{}">{}</a>', text, url, link))
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=gettext_lazy("chunks done"))
     def chunks(self, run: BillingRun) -> str:

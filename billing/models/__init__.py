@@ -1,5 +1,6 @@
 """Invoices, credit notes, their lines, number series and billing runs (SPEC §4)."""
 
+from .holds import BillingHold
 from .invoices import Invoice, InvoiceLine, NumberSeries
 from .payments import (
     BankStatement,
@@ -15,6 +16,7 @@ from .runs import BillingRun
 __all__ = [
     "BankStatement",
     "BankStatementLine",
+    "BillingHold",
     "BillingRun",
     "Dunning",
     "DunningPolicy",

@@ -3,10 +3,11 @@
 `billing_run_start(run_date=…, trigger=…)` records a BillingRun, finds the subscriptions
 with something due by the end of `run_date` on the merchant's clock (corporate periods
 that have ended, regular periods that have started, one-time purchases, uninvoiced
-penalties; see billing.services.run_drafts for what each invoice says), splits them into
-chunks of CHUNK_SIZE and hands each chunk to `billing_run_chunk` — inline (the command,
-the benchmark) or as a Django-Q2 task (`billing.tasks.bill_chunk`) so several workers
-share the work.
+penalties; see billing.services.run_drafts for what each invoice says) — except those of
+accounts on billing hold (billing.services.holds: their data breaks an invariant) —
+splits them into chunks of CHUNK_SIZE and hands each chunk to `billing_run_chunk` —
+inline (the command, the benchmark) or as a Django-Q2 task (`billing.tasks.bill_chunk`)
+so several workers share the work.
 
 A chunk is **one transaction**: it locks its subscriptions with
 `select_for_update(skip_locked=True)` (a subscription another run is invoicing right
@@ -41,6 +42,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from billing.models import BillingRun, Invoice
+from billing.services.holds import held_customer_ids
 from billing.services.invoices import InvoiceDraft
 from billing.services.run_drafts import (
     BillingRefused,
@@ -120,7 +122,12 @@ def due_subscription_ids(*, cutoff: datetime, now: datetime) -> list[int]:
     waiting for an invoice. Three queries and a loop in memory, whatever the count."""
     last = _last_invoiced()
     fields = [f.name for f in dataclass_fields(_Candidate)]
-    rows = Subscription.objects.filter(started_at__lt=cutoff).values_list(*fields)
+    # Accounts on billing hold (billing.services.holds) are skipped until released.
+    rows = (
+        Subscription.objects.filter(started_at__lt=cutoff)
+        .exclude(customer_id__in=held_customer_ids())
+        .values_list(*fields)
+    )
     due = set()
     for row in rows.iterator(chunk_size=5000):
         candidate = _Candidate(*row)
@@ -128,6 +135,7 @@ def due_subscription_ids(*, cutoff: datetime, now: datetime) -> list[int]:
             due.add(candidate.pk)
     due.update(
         Charge.objects.filter(invoiced_at__isnull=True, subscription__started_at__lt=cutoff)
+        .exclude(subscription__customer_id__in=held_customer_ids())
         .values_list("subscription_id", flat=True)
     )  # fmt: skip
     return sorted(due)
@@ -280,10 +288,12 @@ LOCKED_FIELDS = (
 
 def _lock(subscription_ids) -> list[Subscription]:
     """The chunk's subscriptions no other run holds, locked, with their customers and
-    offers (fetched apart: joined into the locking query they cost twice as much)."""
+    offers (fetched apart: joined into the locking query they cost twice as much).
+    An account put on billing hold since the run started is skipped here too."""
     subs = list(
         Subscription.objects.select_for_update(skip_locked=True)
         .filter(pk__in=subscription_ids)
+        .exclude(customer_id__in=held_customer_ids())
         .only(*LOCKED_FIELDS)
         .order_by("pk")
     )
