@@ -305,4 +305,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # WeasyPrint and factur-x narrate every PDF step by step at INFO: only their warnings.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "factur-x": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
