@@ -188,9 +188,11 @@ def _claim(attempt_id: int, now: datetime) -> PaymentAttempt | None:
         if attempt is None or (attempt.sent_at and attempt.sent_at > now - IN_FLIGHT):
             return None
         invoice = attempt.invoice
-        if not _collectable(invoice):
+        if not _collectable(invoice) and attempt.sent_at is None:
             _skip(attempt, _("The invoice no longer needs collecting."))
             return None
+        # Sent before (its worker died): replayed with its key even if the invoice was
+        # settled since, so a charge the gateway made is recorded (and refunded), not lost.
         if attempt.sent_at is None:  # not asked yet: charge what is due, how it pays now
             method = electronic_method(invoice.subscription)
             if method is None:
@@ -235,23 +237,24 @@ def _record(attempt_id: int, result: ChargeResult, now: datetime) -> PaymentAtte
 
 
 def _paid(attempt: PaymentAttempt, now: datetime) -> None:
-    invoice = attempt.invoice
-    method = attempt.payment_method.kind
-    try:
+    """Record the charged amount on the invoice. Paid (partly) another way while this
+    charge ran, the money came in twice: what is still due is recorded, and the attempt
+    names the excess for staff to refund, rather than lose it."""
+    invoice = Invoice.objects.get(pk=attempt.invoice_id)
+    due = invoice.amount_due if invoice.status in COLLECTABLE else 0
+    if due > 0:
         payment_record(
             invoice=invoice,
-            amount=attempt.amount,
-            method=method,
+            amount=min(attempt.amount, due),
+            method=attempt.payment_method.kind,
             source=Payment.Source.GATEWAY,
             reference=attempt.gateway_reference,
             now=now,
         )
-    except InvoiceError:
-        # Paid another way while this charge ran: the money came in twice. Keep it on
-        # record for staff to refund rather than lose it.
+    if attempt.amount > due:
         logger.warning("Invoice %s was settled while attempt %s charged", invoice, attempt)
         attempt.message = _("Collected after the invoice was settled: refund %(amount)s.") % {
-            "amount": attempt.amount
+            "amount": attempt.amount - due
         }
         attempt.save(update_fields=["message"])
     _event(EventType.PAYMENT_SUCCEEDED, attempt, now)

@@ -236,7 +236,9 @@ def iban_grouped(iban: str) -> str:
 def dunning_settle(*, invoice: Invoice, paid: bool, now: datetime) -> None:
     """The invoice was paid (by any way) or voided: pending attempts are not needed, the
     dunning ends, and access paused for it resumes (call in the settling transaction)."""
-    invoice.payment_attempts.filter(status=PaymentAttempt.Status.PENDING).update(
+    # Only attempts not yet sent: one under way is answered and recorded (see
+    # billing.services.collection._paid), never dropped with a charge it may have made.
+    invoice.payment_attempts.filter(status=PaymentAttempt.Status.PENDING, sent_at=None).update(
         status=PaymentAttempt.Status.SKIPPED,
         message=_("The invoice was paid.") if paid else _("The invoice was voided."),
     )

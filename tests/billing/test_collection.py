@@ -318,3 +318,26 @@ def test_the_merchants_dunning_policy_does_not_apply_to_corporate_subscriptions(
     subscription = invoice.subscription
     subscription.refresh_from_db()
     assert (subscription.status, subscription.payment_method.kind) == ("active", "invoice")
+
+
+def test_a_charge_under_way_when_the_invoice_is_paid_by_transfer_is_recorded_for_refund(
+    scripted,
+):
+    """The worker sent the charge; meanwhile the customer paid by transfer. The attempt
+    is not dropped: its answer is recorded, and the excess is named for a refund."""
+    from billing.services.payments import invoice_mark_paid
+
+    scripted.reset("succeeded")
+    invoice = corporate_invoice(number="4242424242424242")
+    attempt = invoice.payment_attempts.get()
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(sent_at=ISSUED_AT)
+    invoice_mark_paid(invoice=invoice, now=ISSUED_AT + timedelta(minutes=1))
+
+    payments_collect_due(now=ISSUED_AT + IN_FLIGHT + timedelta(minutes=1))
+
+    attempt.refresh_from_db()
+    assert attempt.status == PaymentAttempt.Status.SUCCEEDED
+    assert attempt.message == "Collected after the invoice was settled: refund 1234.50."
+    assert len(scripted.ledger) == 1
+    assert list(Payment.objects.filter(invoice=invoice).values_list("source")) == [("staff",)]
+    assert Invoice.objects.get(pk=invoice.pk).amount_paid == Decimal("1234.50")
