@@ -82,6 +82,9 @@ def dunning_after_failure(
     emits the "payment failed" event with the e-mails the step sends; it is called
     before the final action, so listeners hear of the failure before its consequences."""
     invoice = attempt.invoice
+    if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.OVERDUE):
+        announce([])  # a replayed charge of an invoice settled meanwhile: nothing to dun
+        return
     dunning = Dunning.objects.select_for_update().filter(invoice=invoice).first()
     started = dunning is None
     if started:

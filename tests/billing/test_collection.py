@@ -341,3 +341,18 @@ def test_a_charge_under_way_when_the_invoice_is_paid_by_transfer_is_recorded_for
     assert len(scripted.ledger) == 1
     assert list(Payment.objects.filter(invoice=invoice).values_list("source")) == [("staff",)]
     assert Invoice.objects.get(pk=invoice.pk).amount_paid == Decimal("1234.50")
+
+
+def test_a_declined_charge_of_an_invoice_paid_meanwhile_starts_no_dunning():
+    from billing.services.payments import invoice_mark_paid
+
+    invoice = corporate_invoice()  # the sandbox declines this card
+    attempt = invoice.payment_attempts.get()
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(sent_at=ISSUED_AT)
+    invoice_mark_paid(invoice=invoice, now=ISSUED_AT + timedelta(minutes=1))
+
+    payments_collect_due(now=ISSUED_AT + IN_FLIGHT + timedelta(minutes=1))
+
+    assert invoice.payment_attempts.get().status == PaymentAttempt.Status.DECLINED
+    assert not Dunning.objects.exists()
+    assert invoice.payment_attempts.count() == 1
