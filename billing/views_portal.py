@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
@@ -21,7 +20,7 @@ from django.utils import translation
 
 from billing.models import Dunning, Invoice, InvoiceLine
 from billing.pdf import COUNTING, format_quantity, format_rate, format_unit_price, period_last_day
-from billing.services.dunning import iban_grouped
+from billing.services.dunning import merchant_bank
 from catalog.money import format_money
 from subscriptions.models import Customer
 from subscriptions.selectors.customers import customer_for_user
@@ -116,17 +115,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "billing/portal/invoice_list.html",
-        {"page": page, "unpaid": unpaid, "bank": _bank_details()},
+        {"page": page, "unpaid": unpaid, "bank": merchant_bank()},
     )
-
-
-def _bank_details() -> dict[str, str]:
-    return {
-        "name": settings.KONTOR_MERCHANT_NAME,
-        "bank": settings.KONTOR_MERCHANT_BANK,
-        "iban": iban_grouped(settings.KONTOR_MERCHANT_IBAN),
-        "bic": settings.KONTOR_MERCHANT_BIC,
-    }
 
 
 @login_required

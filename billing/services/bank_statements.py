@@ -244,8 +244,6 @@ def _match(line: BankStatementLine, invoices: dict[str, Invoice], actor, now) ->
         line.save()
         return
     named = [invoices[n] for n in INVOICE_NUMBER.findall(line.reference) if n in invoices]
-    for candidate in named:  # an earlier line of this statement may have paid it
-        candidate.refresh_from_db(fields=["amount_paid", "status"])
     invoice = next((i for i in named if i.status in PAYABLE), None)
     line.invoice = invoice or (named[0] if named else None)
     if invoice is None:
@@ -269,6 +267,8 @@ def _match(line: BankStatementLine, invoices: dict[str, Invoice], actor, now) ->
     line.status = S.MATCHED if line.amount == due else S.PARTIAL
     line.payment = _pay(invoice, line, actor, now)
     line.save()
+    # The invoice as paid now (read under its lock), for later lines naming it.
+    invoices[invoice.number] = line.payment.invoice
 
 
 def _pay(invoice: Invoice, line: BankStatementLine, actor, now) -> Payment:

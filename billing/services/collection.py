@@ -35,10 +35,10 @@ from django_q.tasks import async_task
 from billing.exceptions import InvoiceError
 from billing.models import Invoice, Payment, PaymentAttempt
 from billing.services.dunning import (
+    attempt_create,
     dunning_after_failure,
     dunning_stop,
     electronic_method,
-    idempotency_key,
 )
 from billing.services.payments import payment_record
 from notifications.events import EventType
@@ -70,15 +70,10 @@ def collection_schedule(*, invoice: Invoice, now: datetime) -> PaymentAttempt | 
     method = electronic_method(invoice.subscription)
     if not _collectable(invoice) or method is None:
         return None
-    attempt = PaymentAttempt.objects.create(
+    attempt = attempt_create(
         invoice=invoice,
-        customer_id=invoice.customer_id,
         payment_method=method,
-        number=1,
         trigger=PaymentAttempt.Trigger.ISSUE,
-        idempotency_key=idempotency_key(invoice, 1),
-        amount=invoice.amount_due,
-        currency=invoice.currency,
         scheduled_for=now,
     )
     transaction.on_commit(lambda: queue_attempts([attempt.pk]))
@@ -307,19 +302,12 @@ def payment_retry_now(*, invoice: Invoice, now: datetime | None = None) -> Payme
             status=PaymentAttempt.Status.PENDING, sent_at__gt=now - IN_FLIGHT
         ).exists():
             raise InvoiceError(_("A charge of this invoice is under way; wait for its answer."))
-        last = invoice.payment_attempts.order_by("-number").values_list("number", flat=True)
-        number = (last.first() or 0) + 1
         try:
             with transaction.atomic():
-                attempt = PaymentAttempt.objects.create(
+                attempt = attempt_create(
                     invoice=invoice,
-                    customer_id=invoice.customer_id,
                     payment_method=method,
-                    number=number,
                     trigger=PaymentAttempt.Trigger.MANUAL,
-                    idempotency_key=idempotency_key(invoice, number),
-                    amount=invoice.amount_due,
-                    currency=invoice.currency,
                     scheduled_for=now,
                 )
         except IntegrityError:

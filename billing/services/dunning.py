@@ -137,24 +137,33 @@ def _next_step(dunning: Dunning, attempt: PaymentAttempt, now: datetime, announc
 
 
 def _schedule_retry(dunning: Dunning, attempt: PaymentAttempt, when: datetime) -> None:
-    invoice = dunning.invoice
-    number = _next_number(invoice)
-    PaymentAttempt.objects.create(
-        invoice=invoice,
-        customer_id=invoice.customer_id,
+    attempt_create(
+        invoice=dunning.invoice,
         payment_method=attempt.payment_method,
-        number=number,
         trigger=PaymentAttempt.Trigger.RETRY,
-        idempotency_key=idempotency_key(invoice, number),
-        amount=invoice.amount_due,
-        currency=invoice.currency,
         scheduled_for=when,
     )
 
 
-def _next_number(invoice: Invoice) -> int:
+def attempt_create(
+    *, invoice: Invoice, payment_method, trigger: str, scheduled_for: datetime
+) -> PaymentAttempt:
+    """The invoice's next attempt (number and idempotency key), pending until
+    `scheduled_for`, for what is due now. Two at once: the second gets IntegrityError
+    (one number per invoice)."""
     last = invoice.payment_attempts.order_by("-number").values_list("number", flat=True).first()
-    return (last or 0) + 1
+    number = (last or 0) + 1
+    return PaymentAttempt.objects.create(
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        payment_method=payment_method,
+        number=number,
+        trigger=trigger,
+        idempotency_key=idempotency_key(invoice, number),
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        scheduled_for=scheduled_for,
+    )
 
 
 def _exhaust(dunning: Dunning, now: datetime) -> None:
@@ -221,13 +230,25 @@ def _mails(template: str, invoice: Invoice, attempt: PaymentAttempt, when) -> li
                 "subscriptions:payment_method_list"
             )
         else:
+            bank = merchant_bank()
             context |= {
-                "bank_name": settings.KONTOR_MERCHANT_BANK,
-                "iban": iban_grouped(settings.KONTOR_MERCHANT_IBAN),
-                "bic": settings.KONTOR_MERCHANT_BIC,
+                "bank_name": bank["bank"],
+                "iban": bank["iban"],
+                "bic": bank["bic"],
                 "reference": invoice.number,
             }
     return [Mail(template=template, to=address, language=language, context=context)]
+
+
+def merchant_bank() -> dict[str, str]:
+    """Where customers transfer to: the account holder (the merchant), bank, IBAN as
+    people read it, BIC; for the "payment failed" e-mail and the portal."""
+    return {
+        "name": settings.KONTOR_MERCHANT_NAME,
+        "bank": settings.KONTOR_MERCHANT_BANK,
+        "iban": iban_grouped(settings.KONTOR_MERCHANT_IBAN),
+        "bic": settings.KONTOR_MERCHANT_BIC,
+    }
 
 
 def iban_grouped(iban: str) -> str:
