@@ -8,8 +8,8 @@ a status, because the log's and the redemptions' admins belong to other apps.
 
 Decisions:
 
-- **Formula neutralisation.** A text cell that begins with `=`, `+`, `-`, `@`, a tab or
-  a carriage return gets a leading `'`, in CSV and XLSX alike, so a spreadsheet shows it
+- **Formula neutralisation.** A text cell that begins with `=`, `+`, `-`, `@`, a tab,
+  a carriage return or NUL gets a leading `'`, in CSV and XLSX alike, so a spreadsheet shows it
   instead of running it (a customer named `=HYPERLINK(...)`). Numbers, dates and
   booleans are not text: amounts are written as numbers in XLSX and as plain decimal
   strings in CSV (`-12.50` for a credit note stays `-12.50`, parseable as a number), so

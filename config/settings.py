@@ -247,6 +247,10 @@ else:
         }
     }
 
+# XLSX cannot hold control characters (a vertical tab pasted into a name): replace them
+# (U+FFFD) instead of failing the whole export.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+
 # Kontor's own settings.
 KONTOR_MERCHANT_NAME = env.str("KONTOR_MERCHANT_NAME", default="Kontor")
 # What invoices print about the merchant (SPEC §4): address lines separated by "|", the

@@ -28,6 +28,7 @@ What it says, and why:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -192,6 +193,17 @@ def tax_rows(invoice, lines: Sequence) -> list[TaxRow]:
 # --- the document -------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot hold (C0 controls but tab, LF and CR, and two non-characters).
+# Names and descriptions typed or imported by people may contain them (a vertical tab
+# pasted from a spreadsheet); the e-invoice shows a space where the PDF shows nothing.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """Free text as an XML document can hold it."""
+    return XML_ILLEGAL.sub(" ", value)
+
+
 def build_document(invoice, lines: Sequence, *, guideline: str) -> Document:
     """The drafthorse document of an issued invoice (call under the invoice's
     language: the payment terms and exemption texts are written in it)."""
@@ -203,7 +215,7 @@ def build_document(invoice, lines: Sequence, *, guideline: str) -> Document:
     doc.header.type_code = TYPE_CREDIT_NOTE if is_credit_note(invoice) else TYPE_INVOICE
     doc.header.issue_date_time = _local_date(invoice.issued_at)
     if invoice.note:
-        doc.header.notes.add(IncludedNote(content=invoice.note))
+        doc.header.notes.add(IncludedNote(content=xml_text(invoice.note)))
     for position, line in enumerate(lines, start=1):
         doc.trade.items.add(_line_item(invoice, line, position))
     _agreement(doc, invoice, seller)
@@ -220,7 +232,7 @@ def _line_item(invoice, line, position: int) -> LineItem:
         price, quantity = -price, -quantity
     item = LineItem()
     item.document.line_id = str(position)
-    item.product.name = line.description
+    item.product.name = xml_text(line.description)
     item.agreement.net.amount = price
     item.delivery.billed_quantity = (quantity, UNIT)
     item.settlement.trade_tax.type_code = "VAT"
@@ -245,7 +257,7 @@ def _address(party, street: str, street2: str, postal_code: str, city: str, coun
 def _agreement(doc: Document, invoice, seller: Seller) -> None:
     agreement = doc.trade.agreement
     if invoice.buyer_reference:
-        agreement.buyer_reference = invoice.buyer_reference
+        agreement.buyer_reference = xml_text(invoice.buyer_reference)
     party = agreement.seller
     party.name = seller.name
     party.contact.person_name = seller.contact
@@ -255,13 +267,13 @@ def _agreement(doc: Document, invoice, seller: Seller) -> None:
     party.electronic_address.uri_ID = ("EM", seller.email)
     party.tax_registrations.add(TaxRegistration(id=("VA", seller.vat_id)))
     buyer = agreement.buyer
-    buyer.name = invoice.customer_name
+    buyer.name = xml_text(invoice.customer_name)
     _address(
         buyer,
-        invoice.customer_street,
-        invoice.customer_street2,
-        invoice.customer_postal_code,
-        invoice.customer_city,
+        xml_text(invoice.customer_street),
+        xml_text(invoice.customer_street2),
+        xml_text(invoice.customer_postal_code),
+        xml_text(invoice.customer_city),
         invoice.customer_country.upper(),
     )
     if invoice.customer_email:

@@ -201,3 +201,23 @@ def test_the_billing_run_reports_the_company_and_invoices_the_others(
         (good.pk, "2027-000001")
     ]
     assert Event.objects.filter(type="invoice.issued").count() == 1
+
+
+def test_control_characters_in_names_and_descriptions_become_spaces_in_the_xml():
+    """A vertical tab pasted into a name cannot be written to XML: issuing used to fail
+    in the serializer (found by the export fuzz harness). The XML shows a space."""
+    from billing.einvoice.cii import invoice_cii_xml
+
+    person = CustomerFactory(name="Erika\x0bMustermann", city="Köln\x1f")
+    invoice = invoice_issue(
+        invoice=invoice_create(
+            draft=InvoiceDraft(customer=person, currency="EUR", lines=[line("Digital\x01edition")])
+        ),
+        now=NOW,
+    )
+
+    xml = invoice_cii_xml(invoice, list(invoice.lines.all())).decode()
+    assert invoice.status == "open"
+    assert "<ram:Name>Erika Mustermann</ram:Name>" in xml
+    assert "<ram:Name>Digital edition</ram:Name>" in xml
+    assert "Köln " in xml
