@@ -23,7 +23,7 @@ by calling the product's pricing or period functions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,7 @@ IDLE_STEP = 14  # days between ticks away from anything interesting
 
 
 def local(text: str) -> datetime:
-    """ "2028-01-31 10:00" on the Berlin wall clock."""
+    """Wall-clock text in Berlin ("2028-01-31 10:00") as an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
 
 
@@ -105,20 +105,32 @@ class Clock:
                 with self.capture():  # their follow-up tasks: not run
                     task()
 
+    @staticmethod
+    def instants(day: date, first: date, near: set[date]) -> list[datetime]:
+        """00:30 and 23:30 near anything interesting, plus 02:30 on both sides of a
+        daylight-saving switch (in March it does not exist: both folds, one hour apart
+        in UTC, land either side of the gap; in October it happens twice), in UTC order;
+        noon every IDLE_STEP days otherwise."""
+        if day in DST_DAYS:
+            times = [time(0, 30), time(2, 30), time(2, 30, fold=1), time(23, 30)]
+        elif day in near:
+            times = [time(0, 30), time(23, 30)]
+        elif (day - first).days % IDLE_STEP == 0:
+            times = [time(12)]
+        else:
+            return []
+        moments = {datetime.combine(day, at, tzinfo=BERLIN).astimezone(UTC) for at in times}
+        return sorted(moments)
+
     def walk(self, first: date, last: date, busy: set[date], actions: dict[str, Callable]):
         """Tick through [first, last]; `actions` (local time text → callable) happen at
         their instants between the ticks."""
-        pending = sorted((local(text), action) for text, action in actions.items())
+        pending = sorted(((local(text), a) for text, a in actions.items()), key=lambda p: p[0])
         near = {day + timedelta(days=d) for day in busy | DST_DAYS | {first} for d in (-1, 0, 1)}
         near |= {local(text).date() + timedelta(days=d) for text in actions for d in (-1, 0, 1)}
         day = first
         while day <= last:
-            instants = []
-            if day in near:
-                instants = [time(0, 30), time(23, 30)]
-            elif (day - first).days % IDLE_STEP == 0:
-                instants = [time(12)]
-            for moment in (datetime.combine(day, at, tzinfo=BERLIN) for at in instants):
+            for moment in self.instants(day, first, near):
                 while pending and pending[0][0] <= moment:
                     self.act(*pending.pop(0))
                 self.tick(moment)
@@ -186,6 +198,33 @@ def user(email: str, customer=None):
 
 def access_of(email: str) -> UserSubscription:
     return UserSubscription.objects.get(user__email=email, state__in=["active", "cancelled"])
+
+
+def add_user(person, staff) -> Callable[[], object]:
+    """Staff add `person` to the (only) subscription's seat account."""
+
+    def action():
+        account = seat_account_for_subscription(subscription=Subscription.objects.get())
+        return user_add_existing(account=account, user=person, actor=staff)
+
+    return action
+
+
+def cancel_access(email: str, mode: str) -> Callable[[], object]:
+    return lambda: user_subscription_cancel(user_subscription=access_of(email), mode=mode)
+
+
+def corporate_customer():
+    customer = CustomerFactory(company=True)
+    customer.main_user = user("admin@firma.example", customer)
+    customer.save(update_fields=["main_user"])
+    return customer
+
+
+def corporate_start(customer, offer, text: str) -> Callable[[], object]:
+    return lambda: corporate_subscription_create(
+        customer=customer, corporate_offer=offer, starts_at=local(text)
+    )
 
 
 def buy(customer, offer, **purchase) -> Callable[[], object]:
@@ -385,11 +424,13 @@ def test_multi_user_subscription_across_the_spring_switch_with_users_coming_and_
 # fee 4.99; 7 % VAT; users counted who were active at any time in the accounting period
 # (monthly); subscription interval 3 months, cancellable up to 1 month before its end.
 #
-#   users  usage line (net / tax / gross)                    base fee line       totals
-#   1      9.95 / 0.6965 → 0.70 / 10.65                      4.99 / 0.3493 → 0.35 / 5.34   14.94 / 1.05 / 15.99
-#   2      19.90 / 1.393 → 1.39 / 21.29                      4.99 / 0.35 / 5.34            24.89 / 1.74 / 26.63
-#   3      19.90 + 7.45 = 27.35 / 1.9145 → 1.91 / 29.26      4.99 / 0.35 / 5.34            32.34 / 2.26 / 34.60
-#   4      19.90 + 14.90 = 34.80 / 2.436 → 2.44 / 37.24      4.99 / 0.35 / 5.34            39.79 / 2.79 / 42.58
+#   users  usage line: net / tax / gross                 base fee line: net / tax / gross
+#   1      9.95 / 0.6965 → 0.70 / 10.65                  4.99 / 0.3493 → 0.35 / 5.34
+#   2      19.90 / 1.393 → 1.39 / 21.29                  4.99 / 0.35 / 5.34
+#   3      19.90 + 7.45 = 27.35 / 1.9145 → 1.91 / 29.26  4.99 / 0.35 / 5.34
+#   4      19.90 + 14.90 = 34.80 / 2.436 → 2.44 / 37.24  4.99 / 0.35 / 5.34
+#   totals (net / tax / gross): 1 user 14.94 / 1.05 / 15.99; 2 users 24.89 / 1.74 / 26.63;
+#   3 users 32.34 / 2.26 / 34.60; 4 users 39.79 / 2.79 / 42.58.
 #
 # Started 31 Aug 2027 00:00: accounting periods end 30 Sep, 31 Oct 00:00 CEST (the clocks
 # go back at 03:00 that night), 30 Nov, 31 Dec, 31 Jan 2028, 29 Feb 2028; intervals end
@@ -421,29 +462,18 @@ def test_corporate_post_billing_with_tiers_across_the_autumn_switch_into_a_leap_
         subscription_interval_unit=PeriodUnit.MONTH,
     )
     offer = CorporateOfferFactory(contracts=[contract])
-    customer = CustomerFactory(company=True)
-    admin = user("admin@firma.example", customer)
-    customer.main_user = admin
-    customer.save(update_fields=["main_user"])
+    customer = corporate_customer()
     staff = UserFactory(email="staff@kontor.example", is_staff=True)
     people = {name: user(f"{name}@firma.example") for name in ("u1", "u2", "u3", "u4", "u5", "u6")}
 
     def add(name):
-        def action():
-            account = seat_account_for_subscription(subscription=Subscription.objects.get())
-            return user_add_existing(account=account, user=people[name], actor=staff)
-
-        return action
+        return add_user(people[name], staff)
 
     def cancel_user(name, mode):
-        return lambda: user_subscription_cancel(
-            user_subscription=access_of(f"{name}@firma.example"), mode=mode
-        )
+        return cancel_access(f"{name}@firma.example", mode)
 
     actions = {
-        "2027-08-31 00:00": lambda: corporate_subscription_create(
-            customer=customer, corporate_offer=offer, starts_at=local("2027-08-31 00:00")
-        ),
+        "2027-08-31 00:00": corporate_start(customer, offer, "2027-08-31 00:00"),
         "2027-08-31 09:00": add("u1"),
         "2027-10-01 09:00": add("u2"),
         # 23:59 CEST on 30 Oct: still the period ending 31 Oct 00:00.
@@ -453,7 +483,8 @@ def test_corporate_post_billing_with_tiers_across_the_autumn_switch_into_a_leap_
         "2027-11-05 09:00": add("u6"),
         "2027-11-15 12:00": cancel("period_end"),
         "2027-12-20 09:00": add("u4"),
-        # Ends with the period, 31 Jan 2028 00:00: not a user of the next one.
+        # Ends with the period, 31 Jan 2028 00:00: not a user of the next one. (It used to
+        # end with the cancelled subscription, 29 Feb, and was billed for February.)
         "2028-01-10 09:00": cancel_user("u4", "period_end"),
         "2028-02-10 09:00": add("u5"),
     }
@@ -501,6 +532,77 @@ def test_corporate_post_billing_with_tiers_across_the_autumn_switch_into_a_leap_
         ("user_subscription.ended", u("u6"), "subscription_ended", "2028-02-29 00:00"),
         ("user_subscription.ended", u("u5"), "subscription_ended", "2028-02-29 00:00"),
         ("invoice.issued", "2028-000002", "42.58"),
+    ]
+
+
+# === 3b. corporate, daily average: wall-clock days in the daylight-saving months ========
+#
+# Per user, volume: 12.00 each up to 2 users, 10.00 each from 3; 19 % VAT; users counted
+# as the average over the accounting period's days on the Berlin wall clock, rounded up.
+#   3 users: 30.00 / 5.70 / 35.70 (2 users would be 24.00 / 4.56 / 28.56)
+# March 2027 has 31 wall-clock days of which one is 23 hours; October 2027 31 days, one
+# of 25 hours. A is there all month (31 days), B from the 2nd at 00:00 (30 days), C for
+# two local days around a midnight: (31 + 30 + 2) / 31 = 2.03 → 3 users.
+# Counting C's days in UTC (spring: both instants fall on 27 Mar UTC) gives 62 / 31 = 2;
+# counting October as 745 h / 24 h = 32 days gives 63 / 32 = 1.97 → 2.
+
+DAILY = {
+    "spring": {
+        "start": "2027-03-01 00:00",
+        "a": "2027-03-01 09:00",
+        "b": "2027-03-02 00:00",
+        "c": ("2027-03-27 23:30", "2027-03-28 00:30"),
+        "end": "2027-04-01 00:00",
+        "next_end": "2027-05-01 00:00",
+        "until": date(2027, 4, 2),
+    },
+    "autumn": {
+        "start": "2027-10-01 00:00",
+        "a": "2027-10-01 09:00",
+        "b": "2027-10-02 00:00",
+        "c": ("2027-10-30 23:30", "2027-10-31 02:30"),  # 02:30 CEST, before the clocks go back
+        "end": "2027-11-01 00:00",
+        "next_end": "2027-12-01 00:00",
+        "until": date(2027, 11, 2),
+    },
+}
+
+
+@pytest.mark.parametrize("case", DAILY.values(), ids=DAILY.keys())
+def test_corporate_daily_average_counts_wall_clock_days_in_daylight_saving_months(clock, case):
+    contract = CorporateContractFactory(
+        product=ProductFactory(tax_rate=Decimal(19)),
+        tiers=[(2, "12.00"), (None, "10.00")],
+        user_counting=CorporateContract.UserCounting.DAILY_AVERAGE,
+    )
+    offer = CorporateOfferFactory(contracts=[contract])
+    customer = corporate_customer()
+    staff = UserFactory(email="staff@kontor.example", is_staff=True)
+    a, b, c = (user(f"{name}@firma.example") for name in "abc")
+    c_from, c_to = case["c"]
+    actions = {
+        case["start"]: corporate_start(customer, offer, case["start"]),
+        case["a"]: add_user(a, staff),
+        case["b"]: add_user(b, staff),
+        c_from: add_user(c, staff),
+        c_to: cancel_access("c@firma.example", "now"),
+    }
+    start = local(case["start"]).date()
+    clock.walk(start, case["until"], {local(case["end"]).date()}, actions)
+
+    usage = [("usage", "30.00", "5.70", "35.70")]
+    assert invoices() == [
+        ("2027-000001", case["end"][:10], "in_arrears", case["start"], case["end"], usage,
+         ("30.00", "5.70", "35.70")),
+    ]  # fmt: skip
+    assert events() == [
+        ("subscription.created", "0.00", None),
+        ("user_subscription.created", "a@firma.example", "staff", None),
+        ("user_subscription.created", "b@firma.example", "staff", None),
+        ("user_subscription.created", "c@firma.example", "staff", None),
+        ("user_subscription.ended", "c@firma.example", "cancelled_now", c_to),
+        ("subscription.renewed", case["end"], case["next_end"]),
+        ("invoice.issued", "2027-000001", "35.70"),
     ]
 
 
@@ -674,3 +776,103 @@ def test_penalty_term_early_cancellation_pro_rata_across_daylight_saving(clock, 
 
     assert invoices() == case["invoices"]
     assert events() == case["events"]
+
+
+# === 6. commitment renewal: 3 billing cycles with a flat penalty, then month by month ===
+#
+# 14.90 EUR a month, 19 % VAT: tax 2.831 → 2.83, gross 17.73. Term "three-cycles": three
+# billing cycles, early cancellation with a flat 30.00 EUR penalty (19 %: 5.70, gross
+# 35.70), a grace period of 0 days; it renews onto "monthly" (1 calendar month, cancellable, no notice).
+# Bought 31 Aug 2027 00:00: periods start 31 Aug, 30 Sep, 31 Oct 00:00 CEST (the clocks go
+# back that night), 30 Nov, 31 Dec; the commitment ends 30 Nov 00:00, then runs month by
+# month on "monthly".
+
+RENEWAL_MONTH = [("subscription", "14.90", "2.83", "17.73")]
+RENEWAL_TOTAL = ("14.90", "2.83", "17.73")
+AUTUMN_2027 = ["2027-08-31 00:00", "2027-09-30 00:00", "2027-10-31 00:00", "2027-11-30 00:00",
+               "2027-12-31 00:00"]  # fmt: skip
+
+
+def renewal_invoices(count: int) -> list[tuple]:
+    return [
+        (f"2027-{n:06d}", start[:10], "in_advance", start, AUTUMN_2027[n], RENEWAL_MONTH,
+         RENEWAL_TOTAL)
+        for n, start in enumerate(AUTUMN_2027[:count], start=1)
+    ]  # fmt: skip
+
+
+RENEWAL = {
+    # Within the commitment: ends 31 Oct (the next period end), the full 30.00 applies.
+    "cancelled-in-the-commitment": {
+        "cancel_at": "2027-10-15 12:00",
+        "until": date(2027, 11, 2),
+        "invoices": [
+            *renewal_invoices(2),
+            (
+                "2027-000003",
+                "2027-10-15",
+                "one_off",
+                None,
+                None,
+                [("penalty", "30.00", "5.70", "35.70")],
+                ("30.00", "5.70", "35.70"),
+            ),
+        ],
+        "events": [
+            ("subscription.created", "14.90", None),
+            ("invoice.issued", "2027-000001", "17.73"),
+            ("subscription.renewed", "2027-09-30 00:00", "2027-10-31 00:00"),
+            ("invoice.issued", "2027-000002", "17.73"),
+            ("subscription.cancelled", "cancelled", "2027-10-31 00:00", "30.00"),
+            ("invoice.issued", "2027-000003", "35.70"),
+            ("subscription.ended", "ended", "2027-10-31 00:00", None),
+        ],
+        "terms": ["three-cycles"],
+    },
+    # On the renewal term: ends 31 Dec, no penalty.
+    "cancelled-after-the-renewal": {
+        "cancel_at": "2027-12-05 12:00",
+        "until": date(2028, 1, 2),
+        "invoices": renewal_invoices(4),
+        "events": [
+            ("subscription.created", "14.90", None),
+            ("invoice.issued", "2027-000001", "17.73"),
+            ("subscription.renewed", "2027-09-30 00:00", "2027-10-31 00:00"),
+            ("invoice.issued", "2027-000002", "17.73"),
+            ("subscription.renewed", "2027-10-31 00:00", "2027-11-30 00:00"),
+            ("invoice.issued", "2027-000003", "17.73"),
+            ("subscription.renewed", "2027-11-30 00:00", "2027-12-31 00:00"),
+            ("invoice.issued", "2027-000004", "17.73"),
+            ("subscription.cancelled", "cancelled", "2027-12-31 00:00", None),
+            ("subscription.ended", "ended", "2027-12-31 00:00", None),
+        ],
+        "terms": ["three-cycles", "three-cycles", "monthly"],
+    },
+}
+
+
+@pytest.mark.parametrize("case", RENEWAL.values(), ids=RENEWAL.keys())
+def test_commitment_renews_onto_the_renewal_term_and_the_penalty_stops_with_it(clock, case):
+    monthly_term = TermFactory(code="monthly", commitment_count=1)
+    term = TermFactory(
+        code="three-cycles",
+        billing_cycles=True,
+        commitment_count=3,
+        with_penalty=True,
+        penalty_fee_amount=Decimal("30.00"),
+        pro_rata_penalty=False,
+        grace_period_count=0,
+        renewal_term=monthly_term,
+    )
+    offer = OfferFactory(
+        price_amount=Decimal("14.90"), term=term, product=ProductFactory(tax_rate=Decimal(19))
+    )
+    customer = CustomerFactory()
+    actions = {"2027-08-31 00:00": buy(customer, offer), case["cancel_at"]: cancel("period_end")}
+    busy = {local(start).date() for start in AUTUMN_2027}
+    clock.walk(date(2027, 8, 31), case["until"], busy, actions)
+
+    assert invoices() == case["invoices"]
+    assert events() == case["events"]
+    renewed = Event.objects.filter(type="subscription.renewed").order_by("pk")
+    assert [event.payload["term"] for event in renewed] == case["terms"]
