@@ -65,8 +65,12 @@ IDLE_STEP = 14  # days between ticks away from anything interesting
 
 
 def local(text: str) -> datetime:
-    """Wall-clock text in Berlin ("2028-01-31 10:00") as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
+    """Wall-clock text in Berlin ("2028-01-31 10:00") as an aware datetime; an offset
+    picks one of the repeated autumn hour ("2027-10-31 02:10+01:00", the second)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        return moment.astimezone(BERLIN)
+    return moment.replace(tzinfo=BERLIN)
 
 
 def show(moment: datetime | str | None) -> str | None:
@@ -125,7 +129,10 @@ class Clock:
     def walk(self, first: date, last: date, busy: set[date], actions: dict[str, Callable]):
         """Tick through [first, last]; `actions` (local time text → callable) happen at
         their instants between the ticks."""
-        pending = sorted(((local(text), a) for text, a in actions.items()), key=lambda p: p[0])
+        # By instant: aware datetimes of one zone compare by wall clock in Python.
+        pending = sorted(
+            ((local(text), a) for text, a in actions.items()), key=lambda p: p[0].astimezone(UTC)
+        )
         near = {day + timedelta(days=d) for day in busy | DST_DAYS | {first} for d in (-1, 0, 1)}
         near |= {local(text).date() + timedelta(days=d) for text in actions for d in (-1, 0, 1)}
         day = first
@@ -354,6 +361,46 @@ def test_single_user_subscription_through_month_ends_and_a_notice_period(clock, 
 
     assert invoices() == case["invoices"]
     assert events() == case["events"]
+
+
+# The repeated hour: 31 Oct 2027 runs 02:00-03:00 CEST, then 02:00-03:00 CET again. A
+# subscription bought at 02:50 renews at 02:50 CEST (00:50 UTC). A cancellation at 02:10
+# CET (01:10 UTC) comes after that renewal: it takes effect at the end of the period that
+# has just begun, 30 Nov 02:50. (Found here: periods were compared by wall clock, so
+# 02:10 CET counted as before 02:50 CEST; the cancellation took effect at 31 Oct 02:50,
+# already past, and the 02:30 CET run of the renewal job renewed the old period again.)
+
+
+def test_a_cancellation_in_the_repeated_autumn_hour_takes_effect_at_the_coming_period_end(
+    clock,
+):
+    offer = OfferFactory(price_amount=Decimal("9.99"), product=ProductFactory(tax_rate=Decimal(19)))
+    customer = CustomerFactory()
+    actions = {
+        "2027-08-31 02:50": buy(customer, offer),
+        "2027-10-31 02:10+01:00": cancel("period_end"),
+    }
+    busy = {date(2027, 9, 30), date(2027, 10, 31), date(2027, 11, 30)}
+    clock.walk(date(2027, 8, 31), date(2027, 12, 2), busy, actions)
+
+    assert invoices() == [
+        ("2027-000001", "2027-08-31", "in_advance", "2027-08-31 02:50", "2027-09-30 02:50",
+         SUB, SUB_TOTAL),
+        ("2027-000002", "2027-09-30", "in_advance", "2027-09-30 02:50", "2027-10-31 02:50",
+         SUB, SUB_TOTAL),
+        ("2027-000003", "2027-10-31", "in_advance", "2027-10-31 02:50", "2027-11-30 02:50",
+         SUB, SUB_TOTAL),
+    ]  # fmt: skip
+    assert events() == [
+        ("subscription.created", "9.99", None),
+        ("invoice.issued", "2027-000001", "11.89"),  # 31 Aug 23:30
+        ("invoice.issued", "2027-000002", "11.89"),  # 30 Sep 00:30
+        ("subscription.renewed", "2027-09-30 02:50", "2027-10-31 02:50"),  # 30 Sep 23:30
+        ("invoice.issued", "2027-000003", "11.89"),  # 31 Oct 00:30 CEST
+        ("subscription.cancelled", "cancelled", "2027-11-30 02:50", None),  # 02:10 CET
+        ("subscription.renewed", "2027-10-31 02:50", "2027-11-30 02:50"),  # 02:30 CET
+        ("subscription.ended", "ended", "2027-11-30 02:50", None),  # 30 Nov 23:30
+    ]
 
 
 # === 2. multi-user: a period boundary on the spring daylight-saving day =================
@@ -782,7 +829,8 @@ def test_penalty_term_early_cancellation_pro_rata_across_daylight_saving(clock, 
 #
 # 14.90 EUR a month, 19 % VAT: tax 2.831 → 2.83, gross 17.73. Term "three-cycles": three
 # billing cycles, early cancellation with a flat 30.00 EUR penalty (19 %: 5.70, gross
-# 35.70), a grace period of 0 days; it renews onto "monthly" (1 calendar month, cancellable, no notice).
+# 35.70), a grace period of 0 days; it renews onto "monthly" (1 calendar month,
+# cancellable, no notice).
 # Bought 31 Aug 2027 00:00: periods start 31 Aug, 30 Sep, 31 Oct 00:00 CEST (the clocks go
 # back that night), 30 Nov, 31 Dec; the commitment ends 30 Nov 00:00, then runs month by
 # month on "monthly".
