@@ -235,9 +235,8 @@ def corporate_start(customer, offer, text: str) -> Callable[[], object]:
 
 
 def buy(customer, offer, **purchase) -> Callable[[], object]:
-    return lambda: subscription_purchase(
-        customer=customer, offer=offer, payment_method=INVOICE, **purchase
-    )
+    purchase.setdefault("payment_method", INVOICE)
+    return lambda: subscription_purchase(customer=customer, offer=offer, **purchase)
 
 
 def cancel(mode: str) -> Callable[[], object]:
@@ -708,6 +707,46 @@ def test_coupon_on_a_yearly_subscription_bought_on_a_leap_day(clock):
         ("subscription.renewed", "2031-02-28 18:00", "2032-02-29 18:00"),
         ("invoice.issued", "2032-000001", "177.61"),
         ("subscription.renewed", "2032-02-29 18:00", "2033-02-28 18:00"),
+    ]
+
+
+# A voucher for 2 free months on the same 9.99 offer, redeemed on 31 Jan 2028 10:00: two
+# invoices of 0.00 (the voucher line takes the whole price, its tax the whole tax:
+# -9.99 / -1.90 / -11.89), then the subscription ends on 31 Mar 10:00 by itself.
+
+VOUCHER_LINES = [SUB[0], ("discount", "-9.99", "-1.90", "-11.89")]
+FREE = ("0.00", "0.00", "0.00")
+
+
+def test_voucher_months_are_free_and_the_subscription_ends_after_them(clock):
+    product = ProductFactory(tax_rate=Decimal(19))
+    offer = OfferFactory(product=product, price_amount=Decimal("9.99"))
+    campaign = make_campaign(
+        kind="voucher", bundle=BundleFactory(products=[product]), free_periods=2, quantity=1
+    )
+    voucher = buy(
+        CustomerFactory(),
+        offer,
+        coupon_code=campaign.codes.get().code,
+        coupon_kind="voucher",
+        payment_method=None,
+    )
+    busy = {date(2028, 2, 29), date(2028, 3, 31)}
+    clock.walk(date(2028, 1, 31), date(2028, 4, 2), busy, {"2028-01-31 10:00": voucher})
+
+    assert invoices() == [
+        ("2028-000001", "2028-01-31", "in_advance", "2028-01-31 10:00", "2028-02-29 10:00",
+         VOUCHER_LINES, FREE),
+        ("2028-000002", "2028-02-29", "in_advance", "2028-02-29 10:00", "2028-03-31 10:00",
+         VOUCHER_LINES, FREE),
+    ]  # fmt: skip
+    assert set(Invoice.objects.values_list("status", flat=True)) == {Invoice.Status.PAID}
+    assert events() == [
+        ("subscription.created", "9.99", "9.99"),
+        ("invoice.issued", "2028-000001", "0.00"),
+        ("invoice.issued", "2028-000002", "0.00"),
+        ("subscription.renewed", "2028-02-29 10:00", "2028-03-31 10:00"),
+        ("subscription.ended", "ended", "2028-03-31 10:00", None),
     ]
 
 
