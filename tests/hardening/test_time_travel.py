@@ -43,7 +43,11 @@ from seats.services.seats import (
 )
 from subscriptions.models import Subscription
 from subscriptions.services.corporate import corporate_subscription_create
-from subscriptions.services.lifecycle import subscription_cancel, subscriptions_advance
+from subscriptions.services.lifecycle import (
+    subscription_cancel,
+    subscription_undo_cancellation,
+    subscriptions_advance,
+)
 from subscriptions.services.purchase import INVOICE, subscription_purchase
 from tests.coupons.factories import make_campaign
 from tests.factories import (
@@ -304,6 +308,53 @@ SINGLE_USER = {
             ("subscription.ended", "ended", "2028-04-30 10:00", None),  # 30 Apr 23:30
         ],
     },
+    # 2028, cancelled on 10 Feb in time for 29 Feb 10:00, withdrawn on 20 Feb: goes on.
+    "leap-2028-cancellation-undone": {
+        "start": "2028-01-31 10:00",
+        "cancel_at": "2028-02-10 12:00",
+        "undo_at": "2028-02-20 12:00",
+        "until": date(2028, 4, 2),
+        "busy": {date(2028, 2, 29), date(2028, 3, 31)},
+        "invoices": [
+            (
+                "2028-000001",
+                "2028-01-31",
+                "in_advance",
+                "2028-01-31 10:00",
+                "2028-02-29 10:00",
+                SUB,
+                SUB_TOTAL,
+            ),
+            (
+                "2028-000002",
+                "2028-02-29",
+                "in_advance",
+                "2028-02-29 10:00",
+                "2028-03-31 10:00",
+                SUB,
+                SUB_TOTAL,
+            ),
+            (
+                "2028-000003",
+                "2028-03-31",
+                "in_advance",
+                "2028-03-31 10:00",
+                "2028-04-30 10:00",
+                SUB,
+                SUB_TOTAL,
+            ),
+        ],
+        "events": [
+            ("subscription.created", "9.99", None),
+            ("invoice.issued", "2028-000001", "11.89"),
+            ("subscription.cancelled", "cancelled", "2028-02-29 10:00", None),
+            ("subscription.cancellation_undone", "active", None, None),
+            ("invoice.issued", "2028-000002", "11.89"),
+            ("subscription.renewed", "2028-02-29 10:00", "2028-03-31 10:00"),
+            ("invoice.issued", "2028-000003", "11.89"),
+            ("subscription.renewed", "2028-03-31 10:00", "2028-04-30 10:00"),
+        ],
+    },
     # 2027: cancelled on 17 Mar at 09:59, in time (deadline 17 Mar 10:00 CET for the
     # period ending 31 Mar 10:00 CEST): ends 31 Mar 10:00.
     "non-leap-2027-in-time": {
@@ -356,6 +407,10 @@ def test_single_user_subscription_through_month_ends_and_a_notice_period(clock, 
         case["start"]: buy(customer, offer),
         case["cancel_at"]: cancel("period_end"),
     }
+    if "undo_at" in case:
+        actions[case["undo_at"]] = lambda: subscription_undo_cancellation(
+            subscription=Subscription.objects.get()
+        )
     clock.walk(local(case["start"]).date(), case["until"], case["busy"], actions)
 
     assert invoices() == case["invoices"]
