@@ -4,14 +4,15 @@ years, both daylight-saving switches in Europe/Berlin, renewal and cancellation.
 The clock really moves (time-machine) and, at each instant, the scheduler's own jobs run
 in the order of a quiet cluster: `subscriptions_advance` (renewals and ends, every 5
 minutes), `user_subscriptions_end_due` (seats, every 5 minutes) and the daily billing run
-`billing_run_for_date` (its chunk tasks run inline after commit, as Django-Q2 would run
-them). Purchases, seats and cancellations go through the real services at their own
-instants. Nothing is invoiced by hand.
+`billing_run_for_date` (its chunk tasks run after commit, as a Django-Q2 worker would run
+them). Purchases, corporate deals, seats, coupons and cancellations go through the real
+services at their own instants. Nothing is invoiced by hand.
 
 The clock ticks at 00:30 and 23:30 local time on every day from the day before to the
-day after each period boundary, action and daylight-saving switch, and every 14 days in
-between. A run at 23:30 on the day before a boundary must not bill the next period; the
-run at 00:30 — still the previous day in UTC — must.
+day after each period boundary, action and daylight-saving switch (on the switch days
+also at 02:30 on both sides of the switch), and at noon every 14 days in between. A run
+at 23:30 on the day before a boundary must not bill the next period; the run at 00:30 —
+still the previous day in UTC — must.
 
 Every invoice (number, local issue day, kind, period in local time, each line's net, tax
 and gross, the totals) and every domain event of the outbox, in order, is compared with a
