@@ -9,7 +9,7 @@ that a subscription anchored on 31 January runs 31 Jan → 28/29 Feb → 31 Mar 
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -55,17 +55,27 @@ def period_bounds(anchor: D, index: int, count: int, unit: str) -> tuple[D, D]:
 
 def period_containing(anchor: D, moment: D, count: int, unit: str) -> tuple[int, D, D]:
     """The period that contains `moment` (at or after `anchor`): (index, start, end)."""
-    if moment < anchor:
+    at = _instant(moment)
+    if at < _instant(anchor):
         raise ValueError("The moment lies before the anchor.")
     index = _estimate_index(anchor, moment, count, unit)
     while True:
         start, end = period_bounds(anchor, index, count, unit)
-        if moment < start:
+        if at < _instant(start):
             index -= 1
-        elif moment >= end:
+        elif at >= _instant(end):
             index += 1
         else:
             return index, start, end
+
+
+def _instant(moment: D) -> D:
+    """What to compare. Python compares aware datetimes of one zone by their wall clock,
+    so in the hour repeated when the clocks go back, 02:10 CET would count as before
+    02:50 CEST of the same night; aware datetimes are compared in UTC instead."""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return moment
 
 
 def _estimate_index(anchor: date, moment: date, count: int, unit: str) -> int:

@@ -356,7 +356,15 @@ def user_subscription_cancel(
 
 
 def _period_end(subscription: Subscription, now: datetime) -> datetime:
+    """The end of the current period, or the subscription's own end if that comes first.
+    A subscription cancelled to a later period end still ends the user's access with
+    the current period: corporate billing counts users per accounting period, so
+    keeping the access to the subscription's end would bill periods the customer
+    cancelled (tests/hardening/test_time_travel.py)."""
+    end = subscription.current_period_end
     if subscription.status == Subscription.Status.CANCELLED and subscription.ends_at:
+        if end and now < end < subscription.ends_at:
+            return end
         return subscription.ends_at
     if subscription.current_period_end and subscription.current_period_end > now:
         return subscription.current_period_end
