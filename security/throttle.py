@@ -136,9 +136,13 @@ def client_address(request) -> str | None:
 
 
 def client_for_request(request) -> Client:
-    """The request's client address; an IPv6 client counts by its /64, which one
-    subscriber typically holds whole."""
-    address = client_address(request) or "unknown"
+    return client_for_address(client_address(request))
+
+
+def client_for_address(address: str | None) -> Client:
+    """A client by its address; an IPv6 client counts by its /64, which one subscriber
+    typically holds whole (a new address in it is no new client)."""
+    address = address or "unknown"
     counted = address
     if ":" in address:
         counted = str(ipaddress.ip_network(f"{address}/64", strict=False))
