@@ -134,7 +134,8 @@ def test_failures_are_logged_with_a_hashed_account_and_without_the_password(clie
     assert all(r.levelname == "WARNING" for r in ours)
     assert secret not in caplog.text
     assert PASSWORD not in caplog.text
-    assert member.email not in caplog.text and "mila" not in caplog.text
+    assert member.email not in caplog.text
+    assert "mila" not in caplog.text
     stored = Failure.objects.filter(kind="login").values_list("account_key", "client_key")
     assert all(member.email not in key and "203.0.113" not in ck for key, ck in stored)
 
