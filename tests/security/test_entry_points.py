@@ -15,10 +15,10 @@ from django.urls import reverse
 from api.models import ApiKey
 from catalog.models import Offer
 from coupons.models import Code
-from security.models import Failure
-from security.throttle import client_for_api_key
 from seats.models import Invitation, UserSubscription
 from seats.services.invitations import invitation_create
+from security.models import Failure
+from security.throttle import client_for_api_key
 from subscriptions.models import CouponRedemption, Customer, Subscription
 from tests.api.conftest import ApiClient, make_key, problem
 from tests.coupons.factories import make_campaign
@@ -29,8 +29,8 @@ from tests.factories import (
     PlanFactory,
     ProductFactory,
 )
-from tests.security.conftest import PASSWORD, add_failures
 from tests.seats.factories import NOW, SeatAccountFactory, UserFactory
+from tests.security.conftest import PASSWORD, add_failures
 from tests.subscriptions.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
