@@ -41,7 +41,10 @@ class StaffLoginForm(AdminAuthenticationForm):
         device = confirmed_device(self.user_cache)
         if device is None:
             return  # an Administrator without a device enrols next (security.admin_site)
-        if not device.verify_token(self.cleaned_data.get("otp_token", "")):
+        token = self.cleaned_data.get("otp_token", "")
+        # An empty field is no guess for django-otp's own per-device delay (which grows
+        # with each wrong code); it still counts as a failure here.
+        if not token or not device.verify_token(token):
             attempt.kind = Kind.OTP
             raise ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
         # django_otp's user_logged_in hook marks the session verified with this device.

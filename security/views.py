@@ -41,6 +41,9 @@ def _secret(device) -> str:
 def otp_enrol(request: HttpRequest, *, site) -> HttpResponse:
     user = request.user
     context = {**site.each_context(request), "title": _("Two-factor login")}
+    if session_needs_otp(request):
+        # No app list before the second factor; the header keeps "Log out".
+        context.update(available_apps=[], is_nav_sidebar_enabled=False, has_permission=True)
     if confirmed_device(user) is not None:
         if session_needs_otp(request):  # a device, but this session gave no code yet
             return redirect(f"{reverse('admin:login', current_app=site.name)}")

@@ -72,6 +72,7 @@ def test_an_administrator_without_a_device_is_sent_to_enrol_and_can_do_nothing_e
     html = page.content.decode()
     assert "Your role needs two-factor login" in html
     assert 'src="data:image/svg+xml;base64,' in html
+    assert 'id="nav-sidebar"' not in html  # no app list before the second factor
     device = TOTPDevice.objects.get(user=administrator)
     assert not device.confirmed
     assert device.config_url.startswith("otpauth://totp/")
