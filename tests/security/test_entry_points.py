@@ -5,6 +5,7 @@ that its own wrong guesses are counted."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -142,11 +143,14 @@ def test_password_reset_sends_nothing_once_the_address_has_its_limit(
 
 
 def test_the_voucher_page_refuses_a_valid_voucher_once_the_user_has_its_limit(
-    client, reader, voucher
+    client, reader, voucher, caplog
 ):
     client.force_login(reader)
-    wrong = client.post(reverse("subscriptions:voucher_redeem"), {"code": "NOPE-1234"})
+    with caplog.at_level(logging.WARNING, logger="security.throttle"):
+        wrong = client.post(reverse("subscriptions:voucher_redeem"), {"code": "NOPE-1234"})
     assert wrong.status_code == 200
+    assert "Failed voucher attempt (account " in caplog.text
+    assert "NOPE" not in caplog.text  # never the code
     add_failures(99, kind="voucher", account=f"user:{reader.pk}", distinct_ips=True)
 
     response = client.post(
