@@ -49,8 +49,13 @@ INSTALLED_APPS = [
     "csp",
     # django-ninja's own Swagger UI files for /api/v1/docs (served locally, no CDN).
     "ninja",
+    # Two-factor login for staff (TOTP devices); see security/otp.py.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Kontor's domain apps, lowest first (see ARCHITECTURE.md for import rules).
     "notifications",
+    # Throttling of guessed secrets and two-factor login (docs/adr/0005-security-app.md).
+    "security",
     # The integration API's infrastructure (keys, idempotency); imports no app of ours.
     "api",
     "catalog",
@@ -69,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified() (two-factor login), and 429 for throttled attempts.
+    "django_otp.middleware.OTPMiddleware",
+    "security.middleware.ThrottledMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -303,6 +311,12 @@ KONTOR_TRUSTED_PROXY_HEADER = env.str("KONTOR_TRUSTED_PROXY_HEADER", default="")
 # The integration API (docs/api.md): requests per API key ("N/s", "N/m", "N/h"),
 # counted in the cache above.
 KONTOR_API_RATE_LIMIT = env.str("KONTOR_API_RATE_LIMIT", default="600/m")
+
+# Two-factor login (security/otp.py, docs/security.md): the groups that must use it; the
+# TOTP device admin never shows secrets or QR codes (they would let staff clone devices).
+KONTOR_OTP_REQUIRED_GROUPS = env.list("KONTOR_OTP_REQUIRED_GROUPS", default=["Administrator"])
+OTP_TOTP_ISSUER = KONTOR_MERCHANT_NAME
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGGING = {
     "version": 1,

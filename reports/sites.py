@@ -8,8 +8,10 @@ from __future__ import annotations
 from django.contrib.admin import AdminSite
 from django.urls import path
 
+from security.admin_site import TwoFactorAdminSiteMixin
 
-class KontorAdminSite(AdminSite):
+
+class KontorAdminSite(TwoFactorAdminSiteMixin, AdminSite):
     def index(self, request, extra_context=None):
         from .views import dashboard
 

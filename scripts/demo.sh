@@ -57,7 +57,8 @@ cat <<MSG
   Customer portal   http://$ADDRESS/portal/
 
   Demo logins (password for all: kontor-demo)
-    admin@kontor.example      Administrator (superuser)
+    admin@kontor.example      Administrator (superuser), with two-factor login:
+                              code: .venv/bin/python manage.py otp_demo_code
     catalog@kontor.example    Catalog manager
     support@kontor.example    Customer support
     finance@kontor.example    Finance

@@ -21,6 +21,7 @@ from api.schemas import EmailOrBlank, Money, Timestamp, money, text
 from catalog.models import Bundle, Offer, Product
 from coupons.exceptions import CouponRefused
 from coupons.services import code_lookup
+from security.throttle import Kind, Throttled, client_for_api_key, guard
 from subscriptions.exceptions import CancellationRefused, PurchaseRefused, SubscriptionError
 from subscriptions.models import Customer, PaymentMethod, Subscription, SubscriptionItem
 from subscriptions.services.accounts import customer_update_details
@@ -44,6 +45,13 @@ register_problem(
     members=lambda e: {"earliest_end": e.earliest_end.isoformat() if e.earliest_end else None},
 )
 register_problem(SubscriptionError, status=409, code="subscription_state")
+# Too many wrong codes for the customer or the API key (security.throttle).
+register_problem(
+    Throttled,
+    status=429,
+    code="too_many_failures",
+    members=lambda e: {"retry_after": e.retry_after},
+)
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -325,8 +333,32 @@ def _payment_method(customer: Customer, value: str | None):
     )
 
 
+def _wrong_code(error: BaseException) -> bool:
+    return isinstance(error, CouponRefused) or (
+        isinstance(error, PurchaseRefused) and error.field == "coupon_code"
+    )
+
+
+def _code_guard(request: HttpRequest, customer: Customer | None = None):
+    """Wrong codes count against the customer and the API key (security.throttle)."""
+    account = f"customer:{customer.pk}" if customer is not None else None
+    client = client_for_api_key(request.auth.pk)
+    return guard(kind=Kind.COUPON, account=account, client=client, fails=_wrong_code)
+
+
 def _purchase(request: HttpRequest, body, *, coupon_code: str, coupon_kind: str):
     customer = _referenced(Customer, "customer", body.customer, public_id=body.customer)
+    if not coupon_code:
+        return _buy(request, body, customer, coupon_code=coupon_code, coupon_kind=coupon_kind)
+    with _code_guard(request, customer) as attempt:
+        subscription = _buy(
+            request, body, customer, coupon_code=coupon_code, coupon_kind=coupon_kind
+        )
+        attempt.success()
+    return subscription
+
+
+def _buy(request: HttpRequest, body, customer: Customer, *, coupon_code: str, coupon_kind: str):
     subscription = subscription_purchase(
         customer=customer,
         offer=_referenced(Offer, "offer", body.offer, code=body.offer),
@@ -395,10 +427,12 @@ def coupon_code_validate(request, code: text(64, 1), body: CodeCheckIn):
         optional_products=_codes(Product, "optional_products", body.optional_products),
         addon_bundles=_codes(Bundle, "addon_bundles", body.addon_bundles),
     )
-    found = code_lookup(code=code)
-    kind = found.campaign.kind if found is not None else "coupon"
     try:
-        quote = coupon_quote(offer=offer, code=code, kind=kind, scope=scope_)
+        with _code_guard(request) as attempt:
+            found = code_lookup(code=code)
+            kind = found.campaign.kind if found is not None else "coupon"
+            quote = coupon_quote(offer=offer, code=code, kind=kind, scope=scope_)
+            attempt.success()
     except CouponRefused as refused:
         return CodeCheckOut(
             code=code, valid=False, reason=refused.reason, detail=str(refused.message)

@@ -12,6 +12,8 @@ from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_q.tasks import async_task
 
+from security.throttle import Kind, guard, record_failure
+
 from .models import User, normalize_email
 
 
@@ -32,6 +34,15 @@ class EmailAuthenticationForm(AuthenticationForm):
         ),
     }
 
+    def clean(self):
+        """Throttled (security.throttle): each wrong password counts against the address
+        and the client; over a limit even the right one is refused with 429."""
+        account = self.cleaned_data.get("username") or self.data.get("username", "")
+        with guard(kind=Kind.LOGIN, request=self.request, account=account) as attempt:
+            cleaned = super().clean()
+            attempt.success()
+        return cleaned
+
 
 class EmailPasswordResetForm(PasswordResetForm):
     """Django's reset form with Kontor's label. The message is rendered here, in the
@@ -43,6 +54,15 @@ class EmailPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+
+    def save(self, *args, request=None, **kwargs):
+        """Every request counts against the address and the client (the answer must not
+        tell whether the address has an account, so none is a "success"); over a limit
+        Throttled (429) is raised before any message is made."""
+        record_failure(
+            kind=Kind.PASSWORD_RESET, request=request, account=self.cleaned_data["email"]
+        )
+        return super().save(*args, request=request, **kwargs)
 
     def send_mail(
         self,

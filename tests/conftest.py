@@ -30,3 +30,21 @@ def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         email="staff@kontor.example", password="pw-staff-1", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture
+def otp_force_login():
+    """`client.force_login` for staff who must use two-factor login (Administrators): a
+    confirmed TOTP device and a session verified with it, as after a login with a code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def login(client, user):
+        device = TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return device
+
+    return login

@@ -25,6 +25,7 @@ from seats.services.invitations import (
     invitation_status_for,
 )
 from seats.services.seats import products_for
+from security.throttle import Kind, guard
 from subscriptions.forms_checkout import RegisterForm
 from subscriptions.services.customers import customer_register
 
@@ -35,10 +36,9 @@ INVALID_STATUS = {"unknown": 404, "redeemed": 410, "expired": 410, "revoked": 41
 
 def redeem(request: HttpRequest, code: str) -> HttpResponse:
     try:
-        invitation = invitation_for_code(code=code)
+        invitation, status = _checked_invitation(request, code)
     except InvitationInvalid as invalid:
         return _invalid(request, invalid.reason)
-    status = invitation_status_for(invitation)
     mine = request.user.is_authenticated and invitation.redeemed_by_id == request.user.pk
     if status == Invitation.Status.REDEEMED and mine:
         return _page(request, "seats/join/success.html", invitation)
@@ -52,6 +52,20 @@ def redeem(request: HttpRequest, code: str) -> HttpResponse:
     elif request.method == "POST" and request.user.is_authenticated:
         return _accept(request, invitation, code, request.user)
     return _page(request, "seats/join/invitation.html", invitation, form=form or _form(invitation))
+
+
+def _checked_invitation(request: HttpRequest, code: str):
+    """The invitation and its status. Unknown codes, and codes that can no longer be
+    used (except by their own redeemer), count as failures of the client and of the
+    signed-in user (security.throttle: over a limit, 429 before the code is looked at)."""
+    account = f"user:{request.user.pk}" if request.user.is_authenticated else None
+    with guard(kind=Kind.INVITATION, request=request, account=account) as attempt:
+        invitation = invitation_for_code(code=code)
+        status = invitation_status_for(invitation)
+        mine = request.user.is_authenticated and invitation.redeemed_by_id == request.user.pk
+        if status == Invitation.Status.PENDING or mine:
+            attempt.success()
+    return invitation, status
 
 
 def _accept(request: HttpRequest, invitation: Invitation, code: str, user) -> HttpResponse:

@@ -22,6 +22,7 @@ from catalog.models import Offer
 from catalog.models.base import describe_period
 from catalog.money import format_money
 from coupons.exceptions import CouponRefused
+from security.throttle import Kind, guard
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.forms_checkout import CheckoutForm, RegisterForm
 from subscriptions.selectors.customers import customer_for_checkout
@@ -49,9 +50,7 @@ def checkout(request: HttpRequest, offer_code: str) -> HttpResponse:
         quote = _apply_coupon(request, form, offer, customer)
     elif request.method == "POST" and buyable and form.is_valid():
         try:
-            subscription = subscription_purchase_for_user(
-                user=request.user, offer=offer, **form.purchase_kwargs()
-            )
+            subscription = _purchase(request, offer, form, customer)
         except PurchaseRefused as refusal:
             form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal))
         else:
@@ -76,18 +75,43 @@ def _apply_coupon(request: HttpRequest, form: CheckoutForm, offer: Offer, custom
     if not code.strip():
         form.add_error("coupon_code", _("Enter a code to apply."))
         return None
-    owner = f"customer:{customer.pk}" if customer is not None else f"user:{request.user.pk}"
+    owner = _code_owner(request, customer)
     try:
-        return coupon_quote(
-            offer=offer,
-            code=code,
-            optional_products=form.cleaned_data.get("optional_products") or (),
-            addon_bundles=form.cleaned_data.get("addon_bundles") or (),
-            throttle_key=owner,
-        )
+        with guard(kind=Kind.COUPON, request=request, account=owner) as attempt:
+            quote = coupon_quote(
+                offer=offer,
+                code=code,
+                optional_products=form.cleaned_data.get("optional_products") or (),
+                addon_bundles=form.cleaned_data.get("addon_bundles") or (),
+                throttle_key=owner,
+            )
+            attempt.success()
+        return quote
     except CouponRefused as refused:
         form.add_error("coupon_code", str(refused.message))
         return None
+
+
+def _code_owner(request: HttpRequest, customer) -> str:
+    """Whose wrong codes these are: the account, or the user before they have one."""
+    return f"customer:{customer.pk}" if customer is not None else f"user:{request.user.pk}"
+
+
+def _wrong_code(error: BaseException) -> bool:
+    return isinstance(error, PurchaseRefused) and error.field == "coupon_code"
+
+
+def _purchase(request: HttpRequest, offer: Offer, form: CheckoutForm, customer):
+    """The purchase; with a coupon code it is throttled like "Apply" (security.throttle):
+    a refusal of the code counts as a failure, other refusals do not."""
+    kwargs = form.purchase_kwargs()
+    if not kwargs.get("coupon_code"):
+        return subscription_purchase_for_user(user=request.user, offer=offer, **kwargs)
+    owner = _code_owner(request, customer)
+    with guard(kind=Kind.COUPON, request=request, account=owner, fails=_wrong_code) as attempt:
+        subscription = subscription_purchase_for_user(user=request.user, offer=offer, **kwargs)
+        attempt.success()
+    return subscription
 
 
 def _quote_summary(quote, offer: Offer) -> dict:

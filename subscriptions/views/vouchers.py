@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coupons.exceptions import CouponRefused
+from security.throttle import Kind, guard
 from subscriptions.exceptions import PurchaseRefused
 from subscriptions.models import CouponRedemption
 from subscriptions.services.coupons import voucher_offers
@@ -39,7 +40,7 @@ def voucher_redeem(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
         try:
-            found, offers = voucher_offers(code=code, throttle_key=f"user:{request.user.pk}")
+            found, offers = _checked_voucher(request, code)
         except CouponRefused as refused:
             form.add_error("code", str(refused.message))
         else:
@@ -52,6 +53,16 @@ def voucher_redeem(request: HttpRequest) -> HttpResponse:
             if not offers:
                 form.add_error("code", _("Nothing can be redeemed with this voucher right now."))
     return render(request, "subscriptions/vouchers/redeem.html", context)
+
+
+def _checked_voucher(request: HttpRequest, code: str):
+    """The voucher and its offers; a refused code counts against the user and the client
+    (security.throttle: over a limit, 429 before the code is looked at)."""
+    account = f"user:{request.user.pk}"
+    with guard(kind=Kind.VOUCHER, request=request, account=account) as attempt:
+        found_and_offers = voucher_offers(code=code, throttle_key=account)
+        attempt.success()
+    return found_and_offers
 
 
 def _redeem(request, form, context, code, offer) -> HttpResponse:

@@ -79,12 +79,14 @@ def test_user_list_searches_by_name(staff_client, customer, django_user_model):
     assert "other@example.com" not in html
 
 
-def test_only_a_superuser_can_grant_superuser_status(client, customer, django_user_model):
+def test_only_a_superuser_can_grant_superuser_status(
+    client, customer, django_user_model, otp_force_login
+):
     administrator = django_user_model.objects.create_user(
         email="admin-role@kontor.example", password="pw-admin-1", is_staff=True
     )
     administrator.groups.add(Group.objects.get(name=ADMINISTRATOR))
-    client.force_login(administrator)
+    otp_force_login(client, administrator)  # Administrators use two-factor login
 
     html = client.get(f"/admin/subscriptions/user/{customer.pk}/change/").content.decode()
 

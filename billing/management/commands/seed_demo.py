@@ -22,9 +22,10 @@ from django.db import transaction
 
 from billing.demo import seed_invoices, seed_payments
 from catalog import models as catalog
-from catalog.demo import SeedError, seed_catalog
+from catalog.demo import SeedError, SeedLog, seed_catalog
 from coupons.demo import seed_coupons
 from seats.demo import seed_corporate_seats
+from security.demo import DEMO_SECRET, seed_demo_device
 from subscriptions.demo import (
     CORPORATE_ADMIN,
     DEMO_PASSWORD,
@@ -44,6 +45,8 @@ class Command(BaseCommand):
                 logs = {
                     "catalog": seed_catalog(),
                     "people": seed_people(),
+                    # Administrators use two-factor login: a device with a public secret.
+                    "two-factor": SeedLog(seed_demo_device(email=PEOPLE[0][0])),
                     "customers": seed_customers(),
                     "corporate": seed_corporate_customer(),
                     "seats": seed_corporate_seats(),
@@ -80,3 +83,7 @@ class Command(BaseCommand):
                 roles += ", superuser"
             self.stdout.write(f"  Login:    {user.email:<26} {roles}")
         self.stdout.write(f"  Password: {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"  Two-factor code for {PEOPLE[0][0]}: python manage.py otp_demo_code "
+            f"(or add the secret {DEMO_SECRET} to an authenticator app)"
+        )
