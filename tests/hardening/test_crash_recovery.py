@@ -42,10 +42,16 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from billing.models import BillingRun, Invoice, NumberSeries
-from billing.services.runs import Trigger, billing_run_start
+from billing.services.runs import Trigger, billing_run_chunk, billing_run_start
 from notifications.events import EventType, MailType
-from notifications.models import CallbackAttempt, CallbackDelivery, MailMessage, MailTemplate
-from notifications.services import emit
+from notifications.models import (
+    CallbackAttempt,
+    CallbackDelivery,
+    Event,
+    MailMessage,
+    MailTemplate,
+)
+from notifications.services import emit, mail
 from notifications.services.callbacks import callback_endpoint_create
 from subscriptions.models import Customer, Subscription
 from tests.notifications.receiver import Receiver
@@ -351,3 +357,48 @@ def test_a_callback_burst_killed_half_way_delivers_every_event_with_its_webhook_
     bodies = {}
     for r in requests:
         assert bodies.setdefault(r.headers["webhook-id"], r.body) == r.body
+
+
+# --- the two fixes the crash tests led to, each pinned without a cluster -------------
+
+
+@pytest.mark.django_db
+def test_a_chunk_task_delivered_again_is_counted_into_its_run_once():
+    """The broker hands a chunk's task out again when the cluster died after the chunk
+    committed but before the task was acknowledged: the second run of the chunk finds
+    nothing due and must not count as the run's other chunk (that would finish the run
+    while that chunk is still to come)."""
+    started = timezone.now() - timedelta(hours=1)
+    ids = sorted(SubscriptionFactory(started_at=started).pk for _ in range(3))
+    run = billing_run_start(
+        run_date=timezone.localdate(), trigger=Trigger.COMMAND, chunk_size=2
+    )  # fmt: skip  (the chunk tasks wait for a commit)
+    assert (run.status, run.chunks_total, run.chunks_done) == ("running", 2, 0)
+
+    assert billing_run_chunk(run_id=run.pk, subscription_ids=ids[:2]) == 2
+    assert billing_run_chunk(run_id=run.pk, subscription_ids=ids[:2]) == 0  # redelivered
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.invoices_created) == ("running", 1, 2)
+
+    assert billing_run_chunk(run_id=run.pk, subscription_ids=ids[2:]) == 1
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.invoices_created) == ("done", 2, 3)
+    assert run.chunks_recorded == [ids[0], ids[2]]
+
+
+@pytest.mark.django_db
+def test_the_mail_sweep_starts_no_send_after_half_the_task_timeout(monkeypatch, settings):
+    """A sweep the task timeout kills mid-send sends that e-mail again: it stops starting
+    sends after min(120 s, timeout / 2) and leaves the rest to the next sweep."""
+    event = Event.objects.create(type=EventType.USER_SUBSCRIPTION_CREATED, payload={})
+    for position in range(5):
+        MailMessage.objects.create(
+            event=event, position=position, template_type=MailType.USER_ADDED,
+            language="en", to_email=f"sweep{position}@example.com",
+        )  # fmt: skip
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 6}  # a budget of 3 s
+    clock = iter(range(100))  # each look at the clock: one second later
+    monkeypatch.setattr(mail.time, "monotonic", lambda: next(clock))
+
+    assert mail.mail_messages_send_due(now=timezone.now()) == 3
+    assert MailMessage.objects.filter(status=MailMessage.Status.QUEUED).count() == 2
