@@ -116,14 +116,26 @@ class Cluster:
 
 
 def _wait_for_group_gone(pgid: int, timeout: float = 10.0) -> None:
+    """Until no live process is left in the group (zombies waiting for a parent that
+    does not reap them are dead: they hold no connection and run no code)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
+    while _live_members(pgid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"processes {_live_members(pgid)} survived SIGKILL")
         time.sleep(0.05)
-    raise AssertionError(f"processes of group {pgid} survived SIGKILL")
+
+
+def _live_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process is gone
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state not in {"Z", "X"}:
+            members.append(int(stat.parent.name))
+    return members
 
 
 def wait_until(
