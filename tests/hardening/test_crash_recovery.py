@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -76,8 +77,11 @@ class Cluster:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        db = settings.DATABASES["default"]
-        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        db = settings.DATABASES["default"]  # NAME is the test database's here
+        login = quote(db["USER"], safe="") + (
+            f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+        )
+        url = f"postgres://{login}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         env = {
             **os.environ,
             # The production settings (persistent connections, as a real cluster has);
@@ -272,6 +276,9 @@ def test_a_billing_run_killed_half_way_invoices_each_subscription_once_without_g
     at_kill = Invoice.objects.count()
     assert at_kill < SUBSCRIPTIONS, "the run finished before the kill: nothing was tested"
     assert len(set(Invoice.objects.values_list("number", flat=True))) == at_kill
+    # The chunks the kill interrupted rolled back, numbers and all.
+    series = NumberSeries.objects.get(key=f"invoice-{timezone.localdate().year}")
+    assert series.last_number == at_kill
 
     cluster.start()
     wait_until(
