@@ -28,6 +28,12 @@ class BillingRun(models.Model):
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     invoices_created = models.PositiveIntegerField(_("invoices created"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    # The first subscription id of each chunk counted in: a chunk task the broker hands
+    # out again after a crash (it committed, its acknowledgement was lost) is not
+    # counted twice, which would finish the run while another chunk is still under way.
+    chunks_recorded = models.JSONField(
+        _("chunks recorded"), default=list, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("billing run")

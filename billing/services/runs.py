@@ -228,13 +228,13 @@ def billing_run_chunk(
     try:
         with transaction.atomic():
             issued = _bill(run, subscription_ids, errors, now)
-            _record_chunk(run_id, issued, errors, now)
+            _record_chunk(run_id, subscription_ids[0], issued, errors, now)
     except Exception as error:
         logger.exception("Billing run %s: a chunk failed.", run_id)
         errors = [{"subscriptions": f"{subscription_ids[0]}-{subscription_ids[-1]}",
                    "message": _("The chunk failed and was rolled back: %(error)s")
                    % {"error": error}}]  # fmt: skip
-        _record_chunk(run_id, 0, errors, now)
+        _record_chunk(run_id, subscription_ids[0], 0, errors, now)
         return 0
     return issued
 
@@ -373,24 +373,28 @@ UPDATE billing_billingrun
 SET chunks_done = chunks_done + 1,
     invoices_created = invoices_created + %(issued)s,
     errors = errors || %(errors)s::jsonb,
+    chunks_recorded = chunks_recorded || %(chunk)s::jsonb,
     status = CASE WHEN chunks_done + 1 < chunks_total THEN status
                   WHEN jsonb_array_length(errors || %(errors)s::jsonb) > 0 THEN 'failed'
                   ELSE 'done' END,
     finished_at = CASE WHEN chunks_done + 1 >= chunks_total THEN %(now)s END
-WHERE id = %(run)s
+WHERE id = %(run)s AND NOT chunks_recorded @> %(chunk)s::jsonb
 """
 
 
-def _record_chunk(run_id: int, issued: int, errors: list[dict], now: datetime) -> None:
-    """Count the chunk into its run (one UPDATE; the row lock orders concurrent chunks)."""
+def _record_chunk(run_id: int, chunk: int, issued: int, errors: list[dict], now: datetime) -> None:
+    """Count the chunk (its first subscription id) into its run, once: one UPDATE, the
+    row lock orders concurrent chunks. A chunk run again (its task redelivered after a
+    crash) finds nothing due and is not counted again."""
     from django.core.serializers.json import DjangoJSONEncoder
 
     if connection.vendor != "postgresql":
-        _record_chunk_portably(run_id, issued, errors, now)
+        _record_chunk_portably(run_id, chunk, issued, errors, now)
         return
     params = {
         "issued": issued,
         "errors": DjangoJSONEncoder().encode(errors),
+        "chunk": f"[{int(chunk)}]",
         "now": now,
         "run": run_id,
     }
@@ -398,10 +402,15 @@ def _record_chunk(run_id: int, issued: int, errors: list[dict], now: datetime) -
         cursor.execute(RECORD_SQL, params)
 
 
-def _record_chunk_portably(run_id: int, issued: int, errors: list[dict], now: datetime) -> None:
+def _record_chunk_portably(
+    run_id: int, chunk: int, issued: int, errors: list[dict], now: datetime
+) -> None:
     """The same as RECORD_SQL for databases without jsonb (the SQLite demo)."""
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)
+        if chunk in run.chunks_recorded:
+            return
+        run.chunks_recorded = [*run.chunks_recorded, chunk]
         run.chunks_done += 1
         run.invoices_created += issued
         run.errors = [*run.errors, *errors]

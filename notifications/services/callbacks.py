@@ -45,8 +45,9 @@ RETRY_DELAYS: tuple[timedelta, ...] = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 SEND_BATCH = 500
-# The sweep stops starting new attempts after this long, so a backlog of receivers that
-# time out cannot outlast the task timeout (KONTOR_Q_TIMEOUT); the next sweep goes on.
+# The sweep stops starting new attempts after this long (and after half the task timeout,
+# KONTOR_Q_TIMEOUT), so a backlog of receivers that time out cannot outlast the task
+# timeout; the next sweep goes on.
 SWEEP_TIME_BUDGET_SECONDS = 120
 RESPONSE_EXCERPT_CHARS = 1000
 
@@ -141,9 +142,10 @@ def callback_deliveries_send_due(*, now: datetime) -> int:
         .values_list("pk", flat=True)[:SEND_BATCH]
     )
     started = time.monotonic()
+    budget = min(SWEEP_TIME_BUDGET_SECONDS, settings.Q_CLUSTER["timeout"] / 2)
     tried = 0
     for delivery_id in due:
-        if time.monotonic() - started > SWEEP_TIME_BUDGET_SECONDS:
+        if time.monotonic() - started > budget:
             logger.warning("Callback sweep out of time; %d due left.", len(due) - tried)
             break
         tried += callback_delivery_send(delivery_id=delivery_id)

@@ -17,10 +17,12 @@ message from the e-mail log once the cause is fixed, which gives it one more att
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import QuerySet
@@ -45,6 +47,10 @@ RETRY_DELAYS: Sequence[timedelta] = (
     timedelta(hours=6),
 )
 SEND_BATCH = 500
+# The sweep starts no new send after this long, and after at most half the task timeout
+# (KONTOR_Q_TIMEOUT): a worker the timeout kills mid-send leaves that e-mail queued though
+# it went out, so it goes out again; the next sweep sends the rest.
+SWEEP_TIME_BUDGET_SECONDS = 120
 # Delivery reports that mean the message did not reach, or was not wanted by, the recipient.
 PROBLEM_REPORTS = frozenset({"bounced", "rejected", "complained", "failed"})
 
@@ -92,9 +98,20 @@ def mail_messages_send_due(*, now: datetime) -> int:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:SEND_BATCH]
     )
+    started, budget = time.monotonic(), sweep_time_budget()
+    tried = 0
     for message_id in due:
+        if time.monotonic() - started > budget:
+            logger.warning("Mail sweep out of time; %d due left.", len(due) - tried)
+            break
         mail_message_send(message_id=message_id, now=now)
-    return len(due)
+        tried += 1
+    return tried
+
+
+def sweep_time_budget() -> float:
+    """Seconds a sweep may spend sending: well inside the task timeout."""
+    return min(SWEEP_TIME_BUDGET_SECONDS, settings.Q_CLUSTER["timeout"] / 2)
 
 
 def _active_template(mail_type: str, language: str) -> MailTemplate | None:
