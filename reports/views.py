@@ -8,6 +8,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -64,7 +65,10 @@ def dashboard(request: HttpRequest, site) -> TemplateResponse:
     form = DashboardFilterForm(request.GET or None)
     allowed = charts_for(request.user)
     sections = []
-    if allowed and (form.is_valid() or not request.GET):
+    # The figures are PostgreSQL queries (width_bucket, intervals, zones); the SQLite
+    # demo shows the page with a note instead of failing.
+    reports_available = connection.vendor == "postgresql"
+    if allowed and reports_available and (form.is_valid() or not request.GET):
         if not request.GET:
             form = DashboardFilterForm({})
             form.is_valid()
@@ -76,6 +80,7 @@ def dashboard(request: HttpRequest, site) -> TemplateResponse:
         "form": form,
         "sections": sections,
         "allowed": allowed,
+        "reports_available": reports_available,
         "query": request.GET.urlencode(),
     }
     request.current_app = site.name
@@ -85,7 +90,7 @@ def dashboard(request: HttpRequest, site) -> TemplateResponse:
 def dashboard_csv(request: HttpRequest, key: str) -> HttpResponse:
     """One chart's table as CSV, for the same filters (and permission) as the page."""
     chart = CHARTS_BY_KEY.get(key)
-    if chart is None:
+    if chart is None or connection.vendor != "postgresql":
         raise Http404
     if not request.user.has_perm(chart.permission):
         raise PermissionDenied

@@ -187,3 +187,18 @@ def test_the_dashboard_page_runs_a_fixed_number_of_queries(
     # and tag choices; one query per chart.
     with django_assert_num_queries(4 + 2 + len(CHARTS)):
         finance_client.get(reverse("admin:index"), QUERY)
+
+
+def test_on_sqlite_the_dashboard_explains_instead_of_failing(finance_client, monkeypatch):
+    """The figures are PostgreSQL SQL; the SQLite demo used to answer 500 here."""
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+
+    page = finance_client.get(reverse("admin:index"))
+    csv_download = finance_client.get(reverse("admin:reports_chart_csv", args=["mrr"]))
+
+    assert page.status_code == 200
+    assert "The reports need PostgreSQL" in page.content.decode()
+    assert page.context["sections"] == []
+    assert csv_download.status_code == 404
