@@ -6,6 +6,7 @@ receiver that verifies signatures as a merchant would, across travelled time."""
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -381,3 +382,25 @@ def test_after_rotation_change_page_and_list_show_both_secrets_only_masked(
 
 def _admin_url(view: str, pk: int) -> str:
     return reverse(f"admin:notifications_callbackendpoint_{view}", args=[pk])
+
+
+def test_no_secret_reaches_the_log_when_creating_rotating_delivering_and_reencrypting(
+    receiver, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.DEBUG)
+    endpoint = _endpoint(receiver)
+    old = endpoint.secret
+    new = callback_endpoint_rotate_secret(endpoint_id=endpoint.pk, now=ROTATED_AT)
+    receiver.answer(500)  # a failed attempt and its retry log too
+    delivery = _emit_at(ROTATED_AT + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    delivery.refresh_from_db()
+    with time_machine.travel(delivery.next_attempt_at, tick=False):
+        callback_deliveries_send_due(now=delivery.next_attempt_at)
+    call_command("rotate_encryption_key", stdout=StringIO())
+
+    assert len(receiver.requests) == 2
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert "deliver_callback" in logged  # the log was captured
+    for secret in (old, new):
+        assert secret.removeprefix("whsec_")[:12] not in logged
+    assert "whsec_" not in logged
