@@ -47,6 +47,22 @@ def _keep_to_show_once(request: HttpRequest, pk: int, secret: str) -> None:
     request.session[_SHOW_ONCE_SESSION_KEY.format(pk=pk)] = crypto.encrypt(secret)
 
 
+def _rotation_question(grace_hours: float) -> str:
+    if grace_hours <= 0:
+        return _(
+            "A new secret replaces the current one at once: callbacks from now on, "
+            "retries included, are signed with the new secret only, and the receiver "
+            "rejects them until it has the new one. Failed attempts are retried for "
+            "about three days, so nothing is lost if the receiver is updated in time."
+        )
+    return _(
+        "A new secret replaces the current one. For %(hours)s hours callbacks, "
+        "retries included, carry two signatures, one with the new secret and one "
+        "with the current one, so the receiver accepts them while it is switched "
+        "over; after that only the new secret signs and the current one is erased."
+    ) % {"hours": f"{grace_hours:g}"}
+
+
 def _short_label(event_type: str) -> str:
     """ "CREATE" for "CREATE: user subscription created": the SPEC's names of the user
     subscription callbacks; other types keep their whole label."""
@@ -240,13 +256,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             request,
             endpoint,
             title=_("Rotate the signing secret"),
-            question=_(
-                "A new secret replaces the current one. For %(hours)s hours callbacks, "
-                "retries included, carry two signatures, one with the new secret and one "
-                "with the current one, so the receiver accepts them while it is switched "
-                "over; after that only the new secret signs and the current one is erased."
-            )
-            % {"hours": f"{settings.KONTOR_CALLBACK_SECRET_GRACE_HOURS:g}"},
+            question=_rotation_question(settings.KONTOR_CALLBACK_SECRET_GRACE_HOURS),
             button=_("Rotate the secret"),
         )
 

@@ -404,3 +404,23 @@ def test_no_secret_reaches_the_log_when_creating_rotating_delivering_and_reencry
     for secret in (old, new):
         assert secret.removeprefix("whsec_")[:12] not in logged
     assert "whsec_" not in logged
+
+
+@pytest.mark.parametrize(
+    ("hours", "said"),
+    [
+        (24, "For 24 hours callbacks, retries included, carry two signatures"),
+        (1.5, "For 1.5 hours callbacks, retries included, carry two signatures"),
+        (0, "A new secret replaces the current one at once"),
+    ],
+)
+def test_the_rotation_question_states_the_grace_period(
+    staff_client, receiver, settings, hours, said
+):
+    settings.KONTOR_CALLBACK_SECRET_GRACE_HOURS = hours
+    endpoint = _endpoint(receiver)
+
+    page = staff_client.get(_admin_url("rotate", endpoint.pk)).content.decode()
+
+    assert said in page
+    assert _stored(endpoint.pk)[1:] == ("", None)  # asking rotates nothing
