@@ -119,13 +119,17 @@ def test_the_column_holds_a_token_that_decrypts_to_the_secret_never_the_secret(r
     assert CallbackEndpoint.objects.get(pk=endpoint.pk).secret == endpoint.secret
 
 
-def test_two_endpoints_or_two_saves_never_store_the_same_token(receiver):
+def test_every_write_stores_a_fresh_token_never_the_secret(receiver):
     endpoint = _endpoint(receiver)
     first = _stored(endpoint.pk)[0]
 
     endpoint.save()
 
-    assert _stored(endpoint.pk)[0] != first  # random IV: equal secrets are not visible
+    second = _stored(endpoint.pk)[0]
+    assert second != first  # random IV: equal secrets are not visible
+    assert crypto.decrypt(second) == endpoint.secret
+    CallbackEndpoint.objects.bulk_update([endpoint], ["secret"])  # the other write path
+    assert endpoint.secret not in _stored(endpoint.pk)[0]
     assert crypto.decrypt(_stored(endpoint.pk)[0]) == endpoint.secret
 
 
