@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from api.models import ApiKey, Scope
 from api.services import api_key_create, api_key_revoke
+from notifications import crypto
 
 _SHOW_ONCE_SESSION_KEY = "kontor.api_key.{pk}.show_once"
 
@@ -71,7 +72,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for field in obj._meta.concrete_fields:
             setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding = False
-        request.session[_SHOW_ONCE_SESSION_KEY.format(pk=obj.pk)] = key
+        # Encrypted: sessions are database rows, and the key is stored nowhere else in clear.
+        request.session[_SHOW_ONCE_SESSION_KEY.format(pk=obj.pk)] = crypto.encrypt(key)
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(reverse("admin:api_apikey_key", args=[obj.pk]))
@@ -87,7 +89,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         api_key = get_object_or_404(ApiKey, pk=pk)
         if not self.has_view_permission(request, api_key):
             return HttpResponseRedirect(reverse("admin:index"))
-        key = request.session.pop(_SHOW_ONCE_SESSION_KEY.format(pk=pk), None)
+        kept = request.session.pop(_SHOW_ONCE_SESSION_KEY.format(pk=pk), None)
+        key = crypto.decrypt(kept) if kept else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

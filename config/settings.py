@@ -293,6 +293,13 @@ KONTOR_PUBLIC_URL = env.str("KONTOR_PUBLIC_URL", default="http://127.0.0.1:8000"
 # are exempt (local receivers in development and tests), e.g. "127.0.0.1,localhost".
 KONTOR_CALLBACK_ALLOWED_HOSTS = env.list("KONTOR_CALLBACK_ALLOWED_HOSTS", default=[])
 KONTOR_CALLBACK_TIMEOUT_SECONDS = env.float("KONTOR_CALLBACK_TIMEOUT_SECONDS", default=5.0)
+# Secrets (issue 10, point 13). Fernet keys that encrypt callback signing secrets at rest:
+# the first encrypts, all decrypt (rotate: new key first, `manage.py rotate_encryption_key`,
+# then drop the old). Unset, a key is derived from SECRET_KEY: development and tests only,
+# `check --deploy` refuses it (kontor.E013).
+KONTOR_ENCRYPTION_KEYS = env.list("KONTOR_ENCRYPTION_KEYS", default=[])
+# After a rotation the previous callback secret signs too, for this many hours.
+KONTOR_CALLBACK_SECRET_GRACE_HOURS = env.float("KONTOR_CALLBACK_SECRET_GRACE_HOURS", default=24)
 KONTOR_CURRENCIES = env.list("KONTOR_CURRENCIES", default=["EUR", "USD", "CHF", "GBP"])
 KONTOR_DEFAULT_CURRENCY = env.str("KONTOR_DEFAULT_CURRENCY", default="EUR")
 # The payment gateway: dotted path of a subscriptions.gateways.PaymentGateway class.

@@ -7,6 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import queue_checks, receivers  # noqa: F401 (registers the check)
+        from notifications import (  # noqa: F401 (registers the checks)
+            queue_checks,
+            receivers,
+            secret_checks,
+        )
 
         receivers.connect()

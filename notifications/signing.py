@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,12 +59,26 @@ def callback_body(
     return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=True)
 
 
-def callback_headers(*, secret: str, msg_id: str, sent_at: datetime, body: str) -> dict[str, str]:
+def callback_headers(
+    *,
+    secret: str,
+    msg_id: str,
+    sent_at: datetime,
+    body: str,
+    previous_secrets: Sequence[str] = (),
+) -> dict[str, str]:
     """The headers of one attempt: the id stays the same for every attempt (receivers
-    deduplicate on it); timestamp and signature are those of this attempt."""
+    deduplicate on it); timestamp and signature are those of this attempt.
+
+    During a rotation's grace period the previous secret signs too: Standard Webhooks
+    sends several space-separated signatures ("v1,<new> v1,<old>") and a receiver
+    accepts the callback when any of them matches its secret."""
     timestamp = int(sent_at.timestamp())
     # Webhook.sign() replaces the tzinfo with UTC instead of converting: give it UTC.
-    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=UTC), body)
+    signed_at = datetime.fromtimestamp(timestamp, tz=UTC)
+    signature = " ".join(
+        Webhook(key).sign(msg_id, signed_at, body) for key in (secret, *previous_secrets)
+    )
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),

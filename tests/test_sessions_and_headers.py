@@ -24,6 +24,8 @@ def production_settings(**extra: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x" * 64 + "-not-a-real-secret-but-long-enough",
         "DJANGO_ALLOWED_HOSTS": "kontor.example.com",
+        # Production's own key for callback secrets (kontor.E013); a fixed test key.
+        "KONTOR_ENCRYPTION_KEYS": "dGVzdC1rZXktbm90LWZvci1wcm9kdWN0aW9uLTMyYnk=",
         **extra,
     }
 

@@ -3,6 +3,7 @@
 The secret is shown exactly once, on a page of its own right after the endpoint was added
 or its secret rotated: it is kept in the staff member's session until that page pops it,
 so it never travels in a message cookie, and reloading the page does not show it again.
+The session (a database row) holds it encrypted, like the endpoint's own column.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -18,12 +20,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from notifications import signing
+from notifications import crypto, signing
 from notifications.events import SUBSCRIBABLE_EVENT_TYPES, EventType
 from notifications.models import CallbackAttempt, CallbackDelivery, CallbackEndpoint
 from notifications.services.callbacks import (
@@ -36,6 +40,27 @@ from notifications.services.callbacks import (
 
 _SHOW_ONCE_SESSION_KEY = "kontor.callback_endpoint.{pk}.show_once"
 _LABELS = dict(EventType.choices)
+
+
+def _keep_to_show_once(request: HttpRequest, pk: int, secret: str) -> None:
+    """Until the secret page shows it: encrypted, since sessions are database rows."""
+    request.session[_SHOW_ONCE_SESSION_KEY.format(pk=pk)] = crypto.encrypt(secret)
+
+
+def _rotation_question(grace_hours: float) -> str:
+    if grace_hours <= 0:
+        return _(
+            "A new secret replaces the current one at once: callbacks from now on, "
+            "retries included, are signed with the new secret only, and the receiver "
+            "rejects them until it has the new one. Failed attempts are retried for "
+            "about three days, so nothing is lost if the receiver is updated in time."
+        )
+    return _(
+        "A new secret replaces the current one. For %(hours)s hours callbacks, "
+        "retries included, carry two signatures, one with the new secret and one "
+        "with the current one, so the receiver accepts them while it is switched "
+        "over; after that only the new secret signs and the current one is erased."
+    ) % {"hours": f"{grace_hours:g}"}
 
 
 def _short_label(event_type: str) -> str:
@@ -84,7 +109,13 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "event_types_display", "active", "last_delivery"]
     list_filter = ["active"]
     search_fields = ["name", "url"]
-    readonly_fields = ["masked_secret_display", "secret_rotated_at", "created_at", "deliveries"]
+    readonly_fields = [
+        "masked_secret_display",
+        "secret_rotated_at",
+        "previous_secret_display",
+        "created_at",
+        "deliveries",
+    ]
     actions = ["send_test_ping"]
     # Django 6 assumes https for scheme-less URLs; do so already.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -93,7 +124,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         main = (None, {"fields": ["name", "url", "event_types", "active"]})
         if obj is None:
             return [main]
-        signing_fields = ["masked_secret_display", "secret_rotated_at"]
+        signing_fields = ["masked_secret_display", "secret_rotated_at", "previous_secret_display"]
         return [
             main,
             (_("Signing"), {"fields": signing_fields}),
@@ -144,6 +175,19 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.display(description=_("previous secret"))
+    def previous_secret_display(self, obj: CallbackEndpoint) -> str:
+        if not obj.previous_secret or obj.previous_secret_expires_at is None:
+            return "—"
+        until = timezone.localtime(obj.previous_secret_expires_at)
+        if until <= timezone.localtime():
+            return _("Expired, no longer signs.")
+        return format_html(
+            "<code>{}</code> {}",
+            signing.secret_mask(obj.previous_secret),
+            _("signs too until %(until)s") % {"until": date_format(until, "DATETIME_FORMAT")},
+        )
+
     @admin.display(description=_("deliveries"))
     def deliveries(self, obj: CallbackEndpoint) -> str:
         url = reverse("admin:notifications_callbackdelivery_changelist")
@@ -163,7 +207,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         for field in obj._meta.concrete_fields:
             setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding = False
-        request.session[_SHOW_ONCE_SESSION_KEY.format(pk=obj.pk)] = created.secret
+        _keep_to_show_once(request, obj.pk, created.secret)
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(self._url("secret", obj.pk))
@@ -193,7 +237,8 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
     def secret_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         endpoint = self._endpoint_for_change(request, pk)
-        secret = request.session.pop(_SHOW_ONCE_SESSION_KEY.format(pk=pk), None)
+        kept = request.session.pop(_SHOW_ONCE_SESSION_KEY.format(pk=pk), None)
+        secret = crypto.decrypt(kept) if kept else None
         return TemplateResponse(
             request,
             "admin/notifications/callbackendpoint/secret.html",
@@ -204,19 +249,14 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         endpoint = self._endpoint_for_change(request, pk)
         if request.method == "POST":
             secret = callback_endpoint_rotate_secret(endpoint_id=endpoint.pk)
-            request.session[_SHOW_ONCE_SESSION_KEY.format(pk=pk)] = secret
+            _keep_to_show_once(request, pk, secret)
             self.log_change(request, endpoint, [{"changed": {"fields": ["signing secret"]}}])
             return HttpResponseRedirect(self._url("secret", pk))
         return self._confirm(
             request,
             endpoint,
             title=_("Rotate the signing secret"),
-            question=_(
-                "A new secret replaces the current one at once: callbacks from now on, "
-                "retries included, are signed with the new secret only, and the receiver "
-                "rejects them until it has the new one. Failed attempts are retried for "
-                "about three days, so nothing is lost if the receiver is updated in time."
-            ),
+            question=_rotation_question(settings.KONTOR_CALLBACK_SECRET_GRACE_HOURS),
             button=_("Rotate the secret"),
         )
 

@@ -2,6 +2,7 @@
 every attempt."""
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications import signing, url_safety
 from notifications.events import SUBSCRIBABLE_EVENT_TYPES
+from notifications.fields import EncryptedTextField
 
 
 class CallbackEndpoint(models.Model):
@@ -24,9 +26,10 @@ class CallbackEndpoint(models.Model):
         max_length=500,
         help_text=_("https, and not a loopback, private or link-local address."),
     )
-    # Standard Webhooks secret ("whsec_" + base64). Needed in clear to sign; shown to staff
-    # once when generated or rotated, masked afterwards.
-    secret = models.CharField(_("signing secret"), max_length=100, editable=False)
+    # Standard Webhooks secret ("whsec_" + base64). Needed in clear to sign, so encrypted
+    # at rest (the column holds a Fernet token); shown to staff once when generated or
+    # rotated, masked afterwards.
+    secret = EncryptedTextField(_("signing secret"), editable=False)
     event_types = models.JSONField(
         _("event types"),
         default=list,
@@ -35,11 +38,26 @@ class CallbackEndpoint(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     secret_rotated_at = models.DateTimeField(_("secret rotated"), null=True, blank=True)
+    # The secret before the last rotation: it signs too (a second signature) until
+    # previous_secret_expires_at, so receivers can switch over; then it is erased.
+    previous_secret = EncryptedTextField(
+        _("previous signing secret"), blank=True, default="", editable=False
+    )
+    previous_secret_expires_at = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("callback endpoint")
         verbose_name_plural = _("callback endpoints")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(previous_secret="", previous_secret_expires_at__isnull=True)
+                | (~Q(previous_secret="") & Q(previous_secret_expires_at__isnull=False)),
+                name="callback_previous_secret_has_expiry",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -54,6 +72,14 @@ class CallbackEndpoint(models.Model):
     @property
     def masked_secret(self) -> str:
         return signing.secret_mask(self.secret)
+
+    def signing_secrets(self, *, now: datetime) -> list[str]:
+        """The secrets an attempt at `now` is signed with: the current one, and the
+        previous one while its grace period lasts (even before the sweep erased it)."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
     def clean(self) -> None:
         super().clean()

@@ -85,13 +85,50 @@ def callback_endpoint_create(
 
 def callback_endpoint_rotate_secret(*, endpoint_id: int, now: datetime | None = None) -> str:
     """Replace the endpoint's secret; the new one, to show to staff once. From now on
-    every attempt (retries too) is signed with it."""
+    every attempt (retries too) is signed with it, and for
+    KONTOR_CALLBACK_SECRET_GRACE_HOURS also with the secret it replaces, so the receiver
+    can switch over without rejecting callbacks. A secret still in its grace period from
+    an earlier rotation is dropped: only the last two secrets sign."""
+    now = now or timezone.now()
+    grace = timedelta(hours=settings.KONTOR_CALLBACK_SECRET_GRACE_HOURS)
     with transaction.atomic():
         endpoint = CallbackEndpoint.objects.select_for_update().get(pk=endpoint_id)
+        keep_previous = grace > timedelta(0)
+        endpoint.previous_secret = endpoint.secret if keep_previous else ""
+        endpoint.previous_secret_expires_at = now + grace if keep_previous else None
         endpoint.secret = signing.secret_generate()
-        endpoint.secret_rotated_at = now or timezone.now()
-        endpoint.save(update_fields=["secret", "secret_rotated_at"])
+        endpoint.secret_rotated_at = now
+        endpoint.save(
+            update_fields=[
+                "secret",
+                "secret_rotated_at",
+                "previous_secret",
+                "previous_secret_expires_at",
+            ]
+        )
     return endpoint.secret
+
+
+def callback_endpoint_secrets_expire(*, now: datetime) -> int:
+    """Erase previous secrets whose grace period is over (signing already ignores them;
+    this removes them from the database). How many were erased."""
+    return CallbackEndpoint.objects.filter(previous_secret_expires_at__lte=now).update(
+        previous_secret="", previous_secret_expires_at=None
+    )
+
+
+def callback_secrets_reencrypt() -> int:
+    """Encrypt every stored secret again with the first key of KONTOR_ENCRYPTION_KEYS
+    (after a new key was put first); how many endpoints. Each row under its lock, so a
+    rotation at the same time is not undone."""
+    done = 0
+    for endpoint_id in CallbackEndpoint.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            endpoint = CallbackEndpoint.objects.select_for_update().get(pk=endpoint_id)
+            # Saving writes fresh tokens: the field encrypts with the first key.
+            endpoint.save(update_fields=["secret", "previous_secret"])
+        done += 1
+    return done
 
 
 def callback_endpoint_ping(*, endpoint_id: int, now: datetime | None = None) -> CallbackDelivery:
@@ -141,6 +178,7 @@ def callback_deliveries_send_due(*, now: datetime) -> int:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:SEND_BATCH]
     )
+    callback_endpoint_secrets_expire(now=now)
     started = time.monotonic()
     budget = min(SWEEP_TIME_BUDGET_SECONDS, settings.Q_CLUSTER["timeout"] / 2)
     tried = 0
@@ -236,8 +274,13 @@ def _attempt(delivery: CallbackDelivery, *, now: datetime) -> _Outcome:
         subject_id=event.subject_id,
         payload=event.payload,
     )
+    current, *previous = endpoint.signing_secrets(now=now)
     headers = signing.callback_headers(
-        secret=endpoint.secret, msg_id=str(event.event_id), sent_at=now, body=body
+        secret=current,
+        previous_secrets=previous,
+        msg_id=str(event.event_id),
+        sent_at=now,
+        body=body,
     )
     timeout = settings.KONTOR_CALLBACK_TIMEOUT_SECONDS
     started = time.monotonic()

@@ -8,6 +8,10 @@ the merchant's systems are faked.
 
 `answer()` takes status codes or `Answer`s; `Receiver.HANG` accepts the request and
 never answers (until the receiver is closed), so the sender's timeout fires.
+
+Set `receiver.accept_secrets = [secret, ...]` to make it verify signatures as a merchant
+would (standardwebhooks' `Webhook.verify`, timestamp tolerance included): a request that
+no listed secret verifies is answered 401, and each request records `verified`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Received:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    verified: bool | None = None  # None: the receiver was not verifying
 
 
 class Receiver:
@@ -41,6 +48,7 @@ class Receiver:
     def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
         """`tls`: (certificate file, key file) to answer https instead of http."""
         self.requests: list[Received] = []
+        self.accept_secrets: list[str] = []
         self._answers: list[Answer] = []
         self._default = Answer()
         self._lock = threading.Lock()
@@ -93,6 +101,18 @@ class Receiver:
             self.requests.append(received)
             return self._answers.pop(0) if self._answers else self._default
 
+    def _verify(self, body: bytes, headers: dict[str, str]) -> bool | None:
+        secrets = list(self.accept_secrets)
+        if not secrets:
+            return None
+        for secret in secrets:
+            try:
+                Webhook(secret).verify(body, headers)
+            except WebhookVerificationError:
+                continue
+            return True
+        return False
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
@@ -101,13 +121,15 @@ class Receiver:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                body = self.rfile.read(length)
+                verified = receiver._verify(body, headers)
                 received = Received(
-                    method="POST",
-                    path=self.path,
-                    headers={name.lower(): value for name, value in self.headers.items()},
-                    body=self.rfile.read(length),
+                    method="POST", path=self.path, headers=headers, body=body, verified=verified
                 )
                 answer = receiver._next_answer(received)
+                if verified is False:
+                    answer = Answer(401, body="signature not verified")
                 if answer is Receiver.HANG:
                     receiver._closing.wait(timeout=30)
                     return

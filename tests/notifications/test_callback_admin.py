@@ -140,7 +140,7 @@ def test_rotating_the_secret_asks_first_then_shows_the_new_secret_once(staff_cli
     old_secret = endpoint.secret
 
     question = staff_client.get(_url("rotate", endpoint.pk))
-    assert "A new secret replaces the current one at once" in _text(question)
+    assert "For 24 hours callbacks, retries included, carry two signatures" in _text(question)
     endpoint.refresh_from_db()
     assert endpoint.secret == old_secret  # asking changes nothing
 
