@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
 
+from api.models import Scope
 from api.services import api_key_create
 from billing.export_tasks import JobStatus, _job_update
 from billing.models import (
@@ -31,6 +32,7 @@ from billing.models import (
 )
 from billing.services.payments import invoice_mark_paid
 from coupons.models import Campaign, Code
+from notifications.events import MailType
 from notifications.models import (
     CallbackDelivery,
     CallbackEndpoint,
@@ -38,7 +40,6 @@ from notifications.models import (
     MailMessage,
     MailTemplate,
 )
-from notifications.events import MailType
 from seats.models import Invitation, LogEntry, SeatAccount, UserSubscription
 from seats.services.activation import domain_add, ip_range_add
 from seats.services.invitations import invitation_create
@@ -170,9 +171,7 @@ def _owner() -> tuple[Customer, User]:
 
 
 def _corporate(owner: Customer) -> Subscription:
-    contract = CorporateContractFactory(
-        name=f"Contract {CANARY}", base_fee_amount=Decimal("10.00")
-    )
+    contract = CorporateContractFactory(name=f"Contract {CANARY}", base_fee_amount=Decimal("10.00"))
     corporate, corporate_account = corporate_subscription(
         contracts=[contract], started_at=berlin(2027, 1, 1), customer=owner
     )
@@ -225,9 +224,12 @@ def _admin_rows(world: World) -> dict[str, object]:
         "notifications.event": event,
         "notifications.mailtemplate": _mail_template(),
         "notifications.mailmessage": MailMessage.objects.create(
-            event=event, template_type=MailType.INVOICE_ISSUED, language="en",
-            to_email="canary-owner@example.com", subject=f"Invoice {CANARY}",
-        ),  # fmt: skip
+            event=event,
+            template_type=MailType.INVOICE_ISSUED,
+            language="en",
+            to_email="canary-owner@example.com",
+            subject=f"Invoice {CANARY}",
+        ),
         "api.apikey": api_key_create(name=f"Key {CANARY}", scopes=["read"])[0],
         "catalog.contractfolder": ContractFolderFactory(name=f"Folder {CANARY}"),
         "catalog.reportingtag": ReportingTagFactory(name=f"tag-{CANARY}"),
@@ -254,20 +256,31 @@ def _admin_rows(world: World) -> dict[str, object]:
         "billing.invoiceline": invoice.lines.first(),
         "billing.bankstatement": statement,
         "billing.bankstatementline": BankStatementLine.objects.create(
-            statement=statement, row=1, booked_on=date(2027, 2, 3), amount=Decimal("5.95"),
-            fingerprint="c" * 64, status=BankStatementLine.Status.REVIEW,
+            statement=statement,
+            row=1,
+            booked_on=date(2027, 2, 3),
+            amount=Decimal("5.95"),
+            fingerprint="c" * 64,
+            status=BankStatementLine.Status.REVIEW,
             reference=f"Ref {CANARY}",
-        ),  # fmt: skip
+        ),
         "billing.billinghold": BillingHold.objects.create(
-            customer=owner, invariant="invoice_totals", subject=f"invoice:{invoice.pk}",
-            detail=f"Totals {CANARY}", found_at=NOW,
-        ),  # fmt: skip
+            customer=owner,
+            invariant="invoice_totals",
+            subject=f"invoice:{invoice.pk}",
+            detail=f"Totals {CANARY}",
+            found_at=NOW,
+        ),
         "billing.payment": Payment.objects.filter(invoice=paid).first(),
         "billing.paymentattempt": _attempt(world),
         "billing.dunning": Dunning.objects.create(
-            invoice=invoice, customer=owner, subscription=world.subscription,
-            schedule=Dunning.Schedule.POLICY, final_action="cancel", failed_at=NOW,
-        ),  # fmt: skip
+            invoice=invoice,
+            customer=owner,
+            subscription=world.subscription,
+            schedule=Dunning.Schedule.POLICY,
+            final_action="cancel",
+            failed_at=NOW,
+        ),
         "billing.dunningpolicy": DunningPolicy.objects.get_or_create(
             pk=1, defaults={"retry_days": "1", "final_action": "cancel"}
         )[0],
@@ -331,3 +344,9 @@ def staff_without(model_label: str) -> User:
     )
     user.groups.add(group)
     return user
+
+
+def key_without(scope: str) -> str:
+    """An API key holding every scope but `scope`."""
+    others = [value for value in Scope.values if value != scope]
+    return api_key_create(name=f"All but {scope}", scopes=others)[1]

@@ -22,7 +22,6 @@ docs/hardening.md, "Object-level access", says how to add a route.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -37,7 +36,13 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from tests.hardening.access_world import CANARY, World, build_world, staff_without
+from tests.hardening.access_world import (
+    CANARY,
+    World,
+    build_world,
+    key_without,
+    staff_without,
+)
 from tests.seats.factories import NOW
 
 UNKNOWN = {
@@ -220,7 +225,7 @@ def _admin_custom() -> dict[str, Entry]:
             A + f"catalog/{name}/<path:object_id>/status/<str:status>/": e(_pk("object_id", f"catalog.{name}", **STATUS), ("POST",), f"catalog.{name}")  # noqa: E501
             for name in ("corporatecontract", "corporateoffer", "offer", "product", "discount", "term", "bundle", "plan")  # noqa: E501
         },
-        A + "coupons/campaign/<path:object_id>/status/<str:status>/": e(_pk("object_id", "coupons.campaign", **STATUS), ("POST",), "coupons.campaign"),  # noqa: E501
+        A + "coupons/campaign/<path:object_id>/status/<str:status>/": e(_pk("object_id", "coupons.campaign", status="disabled"), ("POST",), "coupons.campaign"),  # noqa: E501
         A + "coupons/campaign/<path:object_id>/progress/": e(_pk("object_id", "coupons.campaign"), model="coupons.campaign"),  # noqa: E501
         A + "subscriptions/subscription/<path:object_id>/lifecycle/<slug:step>/": e(_pk("object_id", "subscriptions.subscription", step="cancel"), ("POST",), "subscriptions.subscription"),  # noqa: E501
         A + "subscriptions/user/<id>/password/": e(_pk("id", "subscriptions.user"), model="subscriptions.user"),  # noqa: E501
@@ -387,15 +392,16 @@ CASES = [
 def world(django_db_setup, django_db_blocker) -> Iterator[World]:
     """Built once inside a transaction that is rolled back after the module; every test
     runs in a savepoint within it (pytest-django's `db`)."""
-    with django_db_blocker.unblock(), time_machine.travel(NOW, tick=True):
-        with transaction.atomic():
-            world = build_world()
-            for route in MATRIX_ROUTES:
-                model = REGISTRY[route.key].model
-                if route.zone == "admin" and model not in world.staff_without:
-                    world.staff_without[model] = staff_without(model)
-            yield world
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), time_machine.travel(NOW, tick=True), transaction.atomic():
+        world = build_world()
+        for route in MATRIX_ROUTES:
+            model = REGISTRY[route.key].model
+            if route.zone == "admin" and model not in world.staff_without:
+                world.staff_without[model] = staff_without(model)
+            if route.zone == "api" and route.scope not in world.keys_without:
+                world.keys_without[route.scope] = key_without(route.scope)
+        yield world
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -418,22 +424,12 @@ def _client(persona: str, route: Route, world: World) -> Client:
         "owner": world.owner.main_user if route.zone == "portal" else world.owner_staff,
     }
     if persona == "key_without_scope":
-        return Client(HTTP_AUTHORIZATION=f"Bearer {_key_without(route.scope, world)}")
+        return Client(HTTP_AUTHORIZATION=f"Bearer {world.keys_without[route.scope]}")
     if persona == "owner" and route.zone == "api":
         return Client(HTTP_AUTHORIZATION=f"Bearer {world.full_key}")
     if users.get(persona) is not None:
         client.force_login(users[persona])
     return client
-
-
-def _key_without(scope: str, world: World) -> str:
-    from api.models import Scope
-    from api.services import api_key_create
-
-    if scope not in world.keys_without:
-        others = [value for value in Scope.values if value != scope]
-        world.keys_without[scope] = api_key_create(name=f"All but {scope}", scopes=others)[1]
-    return world.keys_without[scope]
 
 
 # --- requests and their comparison -------------------------------------------------------
@@ -484,13 +480,17 @@ def _table_counts() -> tuple[int, ...]:
     """Every table of our apps, counted in one query: a refused POST adds or removes
     nothing anywhere."""
     tables = [m._meta.db_table for name in OUR_APPS for m in apps.get_app_config(name).get_models()]
-    sql = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{table}")' for table in tables)
+    # The table names come from the models' own meta, not from any input.
+    counts = ", ".join(f'(SELECT count(*) FROM "{table}")' for table in tables)  # noqa: S608
+    sql = f"SELECT {counts}"
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.fetchone()
 
 
-def _snapshot(target: Target):
+def _snapshot(target: Target, method: str):
+    if method == "GET":
+        return None
     row = target.watched
     current = type(row)._default_manager.filter(pk=row.pk).first() if row is not None else None
     return _table_counts(), model_to_dict(current) if current is not None else None
@@ -538,9 +538,9 @@ def test_foreign_id_answers_like_unknown(route, persona, world, db, travel):
     target = entry.build(world)
     client = _client(persona, route, world)
     for method in route.key.split(" ")[:1] if route.zone == "api" else entry.methods:
-        before = _snapshot(target)
+        before = _snapshot(target, method)
         foreign = _request(client, method, _path(route, target.kwargs), entry, route)
-        after = _snapshot(target)
+        after = _snapshot(target, method)
         unknown_kwargs = _unknown(route, target)
         unknown = _request(client, method, _path(route, unknown_kwargs), entry, route)
 
@@ -553,10 +553,8 @@ def test_foreign_id_answers_like_unknown(route, persona, world, db, travel):
         if persona == "staff_without_permission" and route.zone == "admin" and not same:
             assert not any(value in location for value in target.kwargs.values()), location
             continue
-        assert same, (
-            f"{method}: a foreign id answers differently from an unknown one"
-        )
-        if status == 302:
+        assert same, f"{method}: a foreign id answers differently from an unknown one"
+        if status == 302 and persona != "staff_without_permission":
             assert location.startswith(_login_page(route)), location
 
 
@@ -582,7 +580,8 @@ def test_owner_reaches_the_object(route, world, db, travel):
     unknown = _request(client, "GET", _path(route, unknown_kwargs), entry, route)
     if re.fullmatch(r"admin/\w+/\w+/<path:object_id>/", route.key):
         # Django's old admin URL: a plain redirect to the change page, no lookup.
-        assert owned == _normal(unknown, unknown_kwargs) and owned[0] == 302
+        assert owned == _normal(unknown, unknown_kwargs)
+        assert owned[0] == 302
         return
     if _closed_to_all(route, world, target):
         assert owned[0] in (403, 404)
