@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
 
 from api.models import Scope
 from api.services import api_key_create
-from billing.export_tasks import JobStatus, _job_update
+from billing.export_tasks import JobStatus, _job_update, _key, export_job_get
 from billing.models import (
     BankStatement,
     BankStatementLine,
@@ -197,6 +198,14 @@ def _export_job(owner_staff: User) -> str:
         filename=f"invoices-{CANARY}.csv", rows=1, total=1, path=path, error="",
     )  # fmt: skip
     return job_id
+
+
+def export_job_remove(job_id: str) -> None:
+    """The world's export file and job go with the world."""
+    job = export_job_get(job_id)
+    if job:
+        default_storage.delete(job["path"])
+    cache.delete(_key(job_id))
 
 
 def _admin_rows(world: World) -> dict[str, object]:

@@ -40,6 +40,7 @@ from tests.hardening.access_world import (
     CANARY,
     World,
     build_world,
+    export_job_remove,
     key_without,
     staff_without,
 )
@@ -405,6 +406,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
         # teardown checks them all again (a savepoint's rollback re-queues them).
         connection.check_constraints()
         yield world
+        export_job_remove(world.export_job_id)
         transaction.set_rollback(True)
 
 
@@ -480,7 +482,7 @@ def _normal(response, kwargs: dict[str, str]) -> tuple[int, str, str]:
     return response.status_code, location, text
 
 
-def _table_counts() -> tuple[int, ...]:
+def _table_counts() -> dict[str, int]:
     """Every table of our apps, counted in one query: a refused POST adds or removes
     nothing anywhere."""
     tables = [m._meta.db_table for name in OUR_APPS for m in apps.get_app_config(name).get_models()]
@@ -489,7 +491,7 @@ def _table_counts() -> tuple[int, ...]:
     sql = f"SELECT {counts}"
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        return cursor.fetchone()
+        return dict(zip(tables, cursor.fetchone(), strict=True))
 
 
 def _snapshot(target: Target, method: str):
@@ -530,8 +532,12 @@ def test_every_object_route_is_covered():
 
 
 def test_every_admin_model_has_its_row(world, db):
+    """The admin's generated pages need one row per registered model to ask about."""
     registered = {model._meta.label_lower for model in admin.site._registry}
-    assert registered == ADMIN_MODELS
+    assert registered == ADMIN_MODELS, (
+        f"Admin models without a row in access_world._admin_rows: {registered - ADMIN_MODELS}; "
+        f"no longer registered: {ADMIN_MODELS - registered}"
+    )
     missing = [label for label in ADMIN_MODELS if world.admin_rows.get(label) is None]
     assert not missing
 
