@@ -68,7 +68,7 @@ from tests.factories import (
     TermFactory,
 )
 from tests.seats.factories import NOW, SeatAccountFactory, UserFactory
-from tests.subscriptions.factories import CustomerFactory, SubscriptionFactory
+from tests.subscriptions.factories import CustomerFactory
 
 CANARY = "CANARY"
 PASSWORD = "pw-user-1"
@@ -95,7 +95,8 @@ class World:
     export_job_id: str
     # Personas.
     other_customer_user: User
-    seat_holder: User
+    seat_holder: User  # holds a seat on the owner's subscription, is not its admin
+    seat_holder_elsewhere: User  # holds a seat on the other customer's subscription
     superuser: User
     full_key: str
     admin_rows: dict[str, object] = field(default_factory=dict)
@@ -142,13 +143,17 @@ def build_world() -> World:
     other_user = UserFactory(email="other-main@example.com", customer=other)
     other.main_user = other_user
     other.save(update_fields=["main_user"])
-    SubscriptionFactory(customer=other)
+    other_account = SeatAccountFactory(
+        subscription__customer=other, subscription__main_user=other_user, subscription__products=1
+    )
+    elsewhere = UserFactory(email="other-seat@example.com")
+    user_subscription_start(account=other_account, user=elsewhere, via="staff", now=NOW)
     world = World(
         owner=owner, subscription=subscription, account=account, seat=seat,
         invitation=invitation, domain=domain, ip_range=ip_range, invoice=invoice,
         payment_method=payment_method, corporate=corporate, campaign=campaign, code=code,
         endpoint=endpoint, owner_staff=owner_staff, export_job_id=_export_job(owner_staff),
-        other_customer_user=other_user, seat_holder=seat_holder,
+        other_customer_user=other_user, seat_holder=seat_holder, seat_holder_elsewhere=elsewhere,
         superuser=User.objects.create_user(
             email="super@kontor.example", password=PASSWORD, is_staff=True, is_superuser=True
         ),

@@ -9,7 +9,8 @@ itself is blanked), and none of the owner's data.
   in `REGISTRY` (how to build the owned object and its id) nor in `PUBLIC` (routes that
   are public by design, each with its reason).
 - Personas: another customer's main user; a seat holder of the owner's subscription (an
-  invited user, not the account's admin); anonymous; and, in the admin, a staff member
+  invited user, not the account's admin); a seat holder of the other customer's
+  subscription; anonymous; and, in the admin, a staff member
   holding every permission but the model's own, or, in the API, a key holding every
   scope but the operation's.
 - A control request by the owner (or a superuser, or a key with every scope) answers
@@ -374,10 +375,11 @@ PUBLIC = {
 
 ROUTES = discover_routes()
 MATRIX_ROUTES = [route for route in ROUTES if route.key in REGISTRY]
+SIGNED_IN = ("other_customer", "seat_holder", "seat_holder_elsewhere")
 PERSONAS = {
-    "portal": ("other_customer", "seat_holder", "anonymous"),
-    "admin": ("other_customer", "seat_holder", "anonymous", "staff_without_permission"),
-    "api": ("other_customer", "seat_holder", "anonymous", "key_without_scope"),
+    "portal": (*SIGNED_IN, "anonymous"),
+    "admin": (*SIGNED_IN, "anonymous", "staff_without_permission"),
+    "api": (*SIGNED_IN, "anonymous", "key_without_scope"),
 }
 CASES = [
     pytest.param(route, persona, id=f"{route}::{persona}")
@@ -426,6 +428,7 @@ def _client(persona: str, route: Route, world: World) -> Client:
     users = {
         "other_customer": world.other_customer_user,
         "seat_holder": world.seat_holder,
+        "seat_holder_elsewhere": world.seat_holder_elsewhere,
         "staff_without_permission": world.staff_without.get(REGISTRY[route.key].model),
         "owner": world.owner.main_user if route.zone == "portal" else world.owner_staff,
     }
