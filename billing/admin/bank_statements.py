@@ -204,7 +204,8 @@ class BankStatementLineAdmin(ReadOnlyAdmin):
         ]
 
     def review_view(self, request: HttpRequest, object_id: str):
-        if not request.user.has_perm(CHANGE_INVOICE):
+        # Settling a line pays an invoice, and the page shows the line: both permissions.
+        if not (request.user.has_perm(CHANGE_INVOICE) and self.has_view_permission(request)):
             raise PermissionDenied
         line = self.get_object(request, unquote(object_id))
         if line is None:

@@ -192,7 +192,8 @@ class DunningAdmin(ReadOnlyAdmin):
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         if request.method != "POST":
             raise Http404
-        if not self.has_retry_permission(request):
+        # Staff who may not see dunnings do not retry one by its id either.
+        if not (self.has_retry_permission(request) and self.has_view_permission(request)):
             raise PermissionDenied
         dunning = self.get_object(request, unquote(object_id))
         if dunning is None:
