@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
 
 from api.models import Scope
@@ -225,6 +226,13 @@ def _admin_rows(world: World) -> dict[str, object]:
     )
     return {
         "auth.group": Group.objects.create(name=f"Group {CANARY}"),
+        # Another staff member's phone (a device on owner_staff would make that user
+        # log in with a code).
+        "otp_totp.totpdevice": TOTPDevice.objects.create(
+            user=UserFactory(email="canary-phone@kontor.example", is_staff=True),
+            name=f"Phone {CANARY}",
+            confirmed=True,
+        ),
         "django_q.schedule": Schedule.objects.create(
             name=f"schedule-{CANARY}", func="math.floor", schedule_type=Schedule.HOURLY
         ),

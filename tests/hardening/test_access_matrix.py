@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -191,7 +192,8 @@ def _admin_entries() -> dict[str, Entry]:
 
 # The models the admin site registers; each needs its row in access_world._admin_rows.
 ADMIN_MODELS = {
-    "auth.group", "django_q.schedule", "django_q.success", "django_q.failure",
+    "auth.group", "otp_totp.totpdevice", "django_q.schedule", "django_q.success",
+    "django_q.failure",
     "django_q.ormq", "notifications.callbackendpoint", "notifications.callbackdelivery",
     "notifications.event", "notifications.mailtemplate", "notifications.mailmessage",
     "api.apikey", "catalog.contractfolder", "catalog.reportingtag",
@@ -223,6 +225,8 @@ def _admin_custom() -> dict[str, Entry]:
         A + "notifications/mailtemplate/<path:object_id>/preview/": e(_pk("object_id", "notifications.mailtemplate"), model="notifications.mailtemplate"),  # noqa: E501
         A + "notifications/mailtemplate/<path:object_id>/preview/html/": e(_pk("object_id", "notifications.mailtemplate"), model="notifications.mailtemplate"),  # noqa: E501
         A + "api/apikey/<int:pk>/key/": e(_pk("pk", "api.apikey"), model="api.apikey"),
+        A + "otp_totp/totpdevice/<int:pk>/config/": e(_pk("pk", "otp_totp.totpdevice"), model="otp_totp.totpdevice"),  # noqa: E501
+        A + "otp_totp/totpdevice/<int:pk>/qrcode/": e(_pk("pk", "otp_totp.totpdevice"), model="otp_totp.totpdevice"),  # noqa: E501
         **{
             A + f"catalog/{name}/<path:object_id>/status/<str:status>/": e(_pk("object_id", f"catalog.{name}", **STATUS), ("POST",), f"catalog.{name}")  # noqa: E501
             for name in ("corporatecontract", "corporateoffer", "offer", "product", "discount", "term", "bundle", "plan")  # noqa: E501
@@ -357,8 +361,18 @@ REGISTRY: dict[str, Entry] = {
     **_api_entries(),
 }
 
+
 # Routes with a parameter that are public by design: what the parameter names is no
 # object of anyone's, or knowing it is the permission.
+def _admin_app_index_pattern() -> str:
+    """The admin's app index route, as AdminSite.get_urls builds it from the apps that
+    register models (in registration order)."""
+    from django.contrib import admin
+
+    labels = list(dict.fromkeys(model._meta.app_label for model in admin.site._registry))
+    return "admin/^(?P<app_label>" + "|".join(labels) + ")/$"
+
+
 PUBLIC = {
     "portal/checkout/<slug:offer_code>/": "an offer's public sales page",
     "portal/password/reset/<uidb64>/<token>/": "Django's signed password-reset link",
@@ -368,8 +382,7 @@ PUBLIC = {
     "join/domain/confirm/<str:token>/": "a signed, expiring confirmation link",
     "admin/reports/charts/<slug:key>.csv": "a chart's name, not an object (permission "
     "checked per chart, tests/reports)",
-    "admin/^(?P<app_label>auth|django_q|notifications|api|catalog|coupons|subscriptions|"
-    "seats|billing)/$": "an admin app's index, no object",
+    _admin_app_index_pattern(): "an admin app's index, no object",
     "admin/(?P<url>.*)$": "the admin's catch-all (login redirect or 404), no object",
 }
 
@@ -606,6 +619,11 @@ def test_owner_reaches_the_object(route, world, db, travel):
 def _closed_to_all(route: Route, world: World, target: Target) -> bool:
     if route.key.startswith("admin/r/"):
         return not hasattr(target.watched, "get_absolute_url")
+    if route.key.startswith("admin/otp_totp/totpdevice/") and route.key.endswith(
+        ("/config/", "/qrcode/")
+    ):
+        # OTP_ADMIN_HIDE_SENSITIVE_DATA: a device's key is shown to nobody.
+        return settings.OTP_ADMIN_HIDE_SENSITIVE_DATA
     if not route.key.endswith("/delete/"):
         return False
     request = RequestFactory().get("/")
