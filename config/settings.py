@@ -49,10 +49,14 @@ INSTALLED_APPS = [
     "csp",
     # django-ninja's own Swagger UI files for /api/v1/docs (served locally, no CDN).
     "ninja",
+    # django-auditlog's LogEntry table; Kontor's `audit` app says what it records.
+    "auditlog",
     # Kontor's domain apps, lowest first (see ARCHITECTURE.md for import rules).
     "notifications",
     # The integration API's infrastructure (keys, idempotency); imports no app of ours.
     "api",
+    # The audit log's registry, masking and admin (docs/audit.md); imports no app of ours.
+    "audit",
     "catalog",
     "coupons",
     "subscriptions",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log's actor: the signed-in staff member of this request (docs/audit.md).
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -299,6 +305,12 @@ KONTOR_TRUSTED_PROXY_HEADER = env.str("KONTOR_TRUSTED_PROXY_HEADER", default="")
 # The integration API (docs/api.md): requests per API key ("N/s", "N/m", "N/h"),
 # counted in the cache above.
 KONTOR_API_RATE_LIMIT = env.str("KONTOR_API_RATE_LIMIT", default="600/m")
+
+# The audit log (docs/audit.md): changes stored as JSON; audit/registry.py says which
+# models are recorded and leaves out every field named like a secret. Entries older than
+# the retention are deleted by the daily audit.prune task.
+AUDITLOG_STORE_JSON_CHANGES = True
+KONTOR_AUDIT_RETENTION_DAYS = env.int("KONTOR_AUDIT_RETENTION_DAYS", default=3 * 365)
 
 LOGGING = {
     "version": 1,
