@@ -466,7 +466,7 @@ def credit_note_issue(
         model=Invoice,
         pks=[invoice.pk],
         changes={"status": (invoice.status, Invoice.Status.VOID)},
-        operation="invoice_void",
+        operation="credit_note_issue",
     )
     dunning_settle(invoice=invoice, paid=False, now=now)
     return invoice_issue(invoice=credit_note, now=now)

@@ -103,7 +103,7 @@ def test_voiding_an_invoice_from_the_admin_is_recorded_with_the_staff_actor(clie
     (entry,) = entries_for(invoice, UPDATE, after=before)
     assert entry.actor == finance
     assert entry.changes == {"status": ["open", "void"]}
-    assert entry.additional_data == {"operation": "invoice_void"}
+    assert entry.additional_data == {"operation": "credit_note_issue"}
     note = Invoice.objects.get(kind=Invoice.Kind.CREDIT_NOTE)
     assert [e.actor for e in entries_for(note)] == [finance] * len(entries_for(note))
 
