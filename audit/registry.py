@@ -86,11 +86,16 @@ def excluded_fields(model: type[Model]) -> set[str]:
 
 
 def register_audited_models() -> None:
+    """Register with the model's own columns only: django-auditlog otherwise reads every
+    relation of a new object, and reading a missing reverse one-to-one (a subscription's
+    `seat_account`) caches "none" on the instance the caller still holds."""
     for label in AUDITED:
         model = apps.get_model(label)
+        excluded = excluded_fields(model)
         auditlog.register(
             model,
-            exclude_fields=sorted(excluded_fields(model)),
+            include_fields=[f.name for f in model._meta.concrete_fields if f.name not in excluded],
+            exclude_fields=sorted(excluded),
             mask_fields=masked_fields(model),
             mask_callable=MASK_CALLABLE,
         )
