@@ -17,6 +17,7 @@ from audit.tasks import prune
 from billing.models import Invoice
 from catalog.models import Product
 from coupons.models import Code
+from coupons.services.redemption import codes_disable
 from seats.services.seats import user_subscription_cancel, user_subscription_start
 from seats.tasks import end_due
 from subscriptions.models import Customer
@@ -246,3 +247,31 @@ def test_the_log_list_takes_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == count
+
+
+def test_a_change_after_a_staff_request_does_not_inherit_its_actor(client, administrator):
+    """django-auditlog's middleware leaves its context set after the response; ours
+    restores it, so work done later in the same thread (a task) is the system's."""
+    campaign = make_campaign(quantity=1)
+    code = Code.objects.get(campaign=campaign)
+    assert client.get(LOG_URL).status_code == 200  # a request by the administrator
+    before = last_entry_pk()
+
+    codes_disable(code_ids=[code.pk])
+
+    (entry,) = entries_for(code, after=before)
+    assert (entry.actor, entry.additional_data) == (None, {"operation": "codes_disable"})
+
+
+def test_an_entry_page_shows_the_actor_and_before_and_after(client, administrator):
+    customer = make_customer("anna@example.com", name="Anna Schmidt")
+    change_url = reverse("admin:subscriptions_customer_change", args=[customer.pk])
+    before = last_entry_pk()
+    client.post(change_url, page_data(client.get(change_url)) | {"name": "Anna Weber"})
+    (entry,) = entries_for(customer, UPDATE, after=before)
+
+    html = client.get(reverse("admin:auditlog_logentry_change", args=[entry.pk])).content.decode()
+
+    assert "admin@kontor.example" in html
+    assert "Anna Schmidt" in html
+    assert "Anna Weber" in html
