@@ -8,8 +8,8 @@ staff's admin actions are in the log with the same actor as any other change.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from auditlog.cid import get_cid
@@ -17,7 +17,6 @@ from auditlog.context import auditlog_disabled, auditlog_value
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.contrib.contenttypes.models import ContentType
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model
 
 from .registry import excluded_fields
@@ -64,5 +63,16 @@ def record_bulk_change(
 
 
 def _json(pair: tuple[Any, Any]) -> list[Any]:
-    """Values as the signal path stores them: strings for dates, decimals and ids."""
-    return json.loads(json.dumps(list(pair), cls=DjangoJSONEncoder))
+    """Values as django-auditlog's signal path stores them (times as naive UTC strings,
+    decimals as strings, related rows by key), so both kinds of entry read alike."""
+    return [_plain(value) for value in pair]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return str(value.astimezone(UTC).replace(tzinfo=None))
+    if isinstance(value, Model):
+        return value.pk
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.tasks import prune
-from billing.models import Invoice
+from billing.models import BillingHold, Invoice
 from catalog.models import Product
 from coupons.models import Code
 from coupons.services.redemption import codes_disable
@@ -275,3 +275,28 @@ def test_an_entry_page_shows_the_actor_and_before_and_after(client, administrato
     assert "admin@kontor.example" in html
     assert "Anna Schmidt" in html
     assert "Anna Weber" in html
+
+
+def test_releasing_a_billing_hold_in_the_admin_is_recorded_with_the_staff_actor(client):
+    finance = staff_member(FINANCE, "finance@kontor.example")
+    client.force_login(finance)
+    hold = BillingHold.objects.create(
+        customer=make_customer("held@example.com"),
+        invariant="invoice_total",
+        subject="invoice:1",
+        detail="Lines do not add up.",
+        found_at=timezone.now(),
+    )
+    before = last_entry_pk()
+
+    client.post(
+        reverse("admin:billing_billinghold_changelist"),
+        {"action": "release", "_selected_action": [hold.pk]},
+    )
+
+    hold.refresh_from_db()
+    (entry,) = entries_for(hold, UPDATE, after=before)
+    assert (entry.actor, entry.additional_data) == (finance, {"operation": "billing_holds_release"})
+    assert entry.changes["released_by"] == [None, finance.pk]
+    assert entry.changes["released_at"][0] is None
+    assert entry.changes["released_at"][1] == str(hold.released_at.replace(tzinfo=None))
