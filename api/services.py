@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from api.keys import key_hash, key_matches, key_new, key_prefix
 from api.models import ApiKey, IdempotencyRecord, Scope
+from audit.recorder import record_bulk_change
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,13 @@ def api_key_create(*, name: str, scopes: Iterable[str], created_by=None) -> tupl
 def api_key_revoke(*, api_key: ApiKey, now: datetime | None = None) -> ApiKey:
     """The key stops working at once; revoking twice keeps the first date."""
     now = now or timezone.now()
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now):
+        record_bulk_change(
+            model=ApiKey,
+            pks=[api_key.pk],
+            changes={"revoked_at": (None, now)},
+            operation="api_key_revoke",
+        )
     api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
 

@@ -52,12 +52,16 @@ INSTALLED_APPS = [
     # Two-factor login for staff (TOTP devices); see security/otp.py.
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # django-auditlog's LogEntry table; Kontor's `audit` app says what it records.
+    "auditlog",
     # Kontor's domain apps, lowest first (see ARCHITECTURE.md for import rules).
     "notifications",
     # Throttling of guessed secrets and two-factor login (docs/adr/0005-security-app.md).
     "security",
     # The integration API's infrastructure (keys, idempotency); imports no app of ours.
     "api",
+    # The audit log's registry, masking and admin (docs/audit.md); imports no app of ours.
+    "audit",
     "catalog",
     "coupons",
     "subscriptions",
@@ -77,6 +81,8 @@ MIDDLEWARE = [
     # request.user.is_verified() (two-factor login), and 429 for throttled attempts.
     "django_otp.middleware.OTPMiddleware",
     "security.middleware.ThrottledMiddleware",
+    # The audit log's actor: the signed-in staff member of this request (docs/audit.md).
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -324,6 +330,11 @@ KONTOR_API_RATE_LIMIT = env.str("KONTOR_API_RATE_LIMIT", default="600/m")
 KONTOR_OTP_REQUIRED_GROUPS = env.list("KONTOR_OTP_REQUIRED_GROUPS", default=["Administrator"])
 OTP_TOTP_ISSUER = KONTOR_MERCHANT_NAME
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# The audit log (docs/audit.md): changes stored as JSON; audit/registry.py says which
+# models are recorded and leaves out every field named like a secret. Entries older than
+# the retention are deleted by the daily audit.prune task.
+AUDITLOG_STORE_JSON_CHANGES = True
+KONTOR_AUDIT_RETENTION_DAYS = env.int("KONTOR_AUDIT_RETENTION_DAYS", default=3 * 365)
 
 LOGGING = {
     "version": 1,

@@ -51,6 +51,11 @@ RECIPIENT_FIRST_NAME = Variable(
 OFFER_NAME = Variable(
     "offer_name", _("Name of the offer the subscription is for."), "Team Pro", "Team Pro"
 )
+# Variables that let whoever reads them act as the recipient (redeem the invitation):
+# the mail log in the admin shows them masked (they stay in the stored context, which
+# sending and retrying need).
+SECRET_VARIABLES = frozenset({"invitation_url", "invitation_code"})
+
 INVITATION_URL = Variable(
     "invitation_url",
     _("Link that opens the invitation in the portal."),

@@ -77,7 +77,9 @@ STAFF_ROLES: dict[str, dict[str, Actions]] = {
         "billing": ALL,
         "notifications": VIEW,
     },
-    ADMINISTRATOR: {"*": ALL},
+    # The audit log (django-auditlog's LogEntry) is for Administrators only, and only to
+    # read: its entries are never edited or deleted through the admin.
+    ADMINISTRATOR: {"*": ALL, "auditlog": VIEW},
 }
 
 # The group names are data (they are stored in the database in English); these are

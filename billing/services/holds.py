@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audit.recorder import record_bulk_change
 from billing import invariants
 from billing.models import BillingHold
 
@@ -71,6 +72,18 @@ def billing_holds_release(*, hold_ids: list[int], actor, now: datetime | None = 
     """Release open holds (staff looked and fixed, or accept, the data); returns how many.
     The account is billed again by the next run once none of its holds is open."""
     now = now or timezone.now()
-    return BillingHold.objects.filter(pk__in=hold_ids, released_at__isnull=True).update(
+    open_ids = list(
+        BillingHold.objects.select_for_update()
+        .filter(pk__in=hold_ids, released_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    released = BillingHold.objects.filter(pk__in=open_ids).update(
         released_at=now, released_by=actor
     )
+    record_bulk_change(
+        model=BillingHold,
+        pks=open_ids,
+        changes={"released_at": (None, now), "released_by": (None, getattr(actor, "pk", None))},
+        operation="billing_holds_release",
+    )
+    return released

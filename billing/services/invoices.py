@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django_q.tasks import async_task
 
+from audit.recorder import record_bulk_change
 from billing.einvoice import EinvoiceError, einvoice_refusal, einvoice_validate
 from billing.exceptions import InvoiceError
 from billing.models import Invoice, InvoiceLine, NumberSeries
@@ -461,6 +462,12 @@ def credit_note_issue(
     )
     credit_note = invoice_create(draft=draft)
     Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+    record_bulk_change(
+        model=Invoice,
+        pks=[invoice.pk],
+        changes={"status": (invoice.status, Invoice.Status.VOID)},
+        operation="credit_note_issue",
+    )
     dunning_settle(invoice=invoice, paid=False, now=now)
     return invoice_issue(invoice=credit_note, now=now)
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from audit.recorder import record_bulk_change
 from catalog.models import Bundle, Product
 from coupons import codes as code_rules
 from coupons.exceptions import CouponError
@@ -179,6 +180,12 @@ def campaign_update(
 
 def _set_status(campaign: Campaign, status: str) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(status=status)
+    record_bulk_change(
+        model=Campaign,
+        pks=[campaign.pk],
+        changes={"status": (campaign.status, status)},
+        operation=f"campaign_set_status:{status}",
+    )
     campaign.status = status
     return campaign
 

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from audit.recorder import record_bulk_change
 from coupons.codes import normalize
 from coupons.exceptions import CouponRefused, NothingToRelease
 from coupons.models import Campaign, Code
@@ -125,7 +126,16 @@ def code_release(*, code_id: int) -> Code:
 
 
 def _set_disabled(code_ids: Iterable[int], disabled: bool) -> int:
-    return Code.objects.filter(pk__in=list(code_ids)).update(disabled=disabled)
+    changing = Code.objects.filter(pk__in=list(code_ids)).exclude(disabled=disabled)
+    ids = list(changing.values_list("pk", flat=True))
+    updated = Code.objects.filter(pk__in=ids).update(disabled=disabled)
+    record_bulk_change(
+        model=Code,
+        pks=ids,
+        changes={"disabled": (not disabled, disabled)},
+        operation="codes_disable" if disabled else "codes_enable",
+    )
+    return updated
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from notifications.events import MailType
-from notifications.mail_context import sample_context, variables_for
+from notifications.mail_context import SECRET_VARIABLES, sample_context, variables_for
 from notifications.models import MailMessage, MailTemplate
 from notifications.rendering import ALLOWED_FILTERS, MailRenderError, render_mail
 from notifications.services.mail import (
@@ -235,7 +235,11 @@ class MailMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("context"))
     def context_display(self, obj: MailMessage) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.context, indent=2, ensure_ascii=False))
+        shown = {
+            key: str(_("•••• (sent to the recipient only)")) if key in SECRET_VARIABLES else value
+            for key, value in obj.context.items()
+        }
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
 
     @admin.action(description=_("Retry the selected failed e-mails now"), permissions=["retry"])
     def retry_now(self, request: HttpRequest, queryset) -> None:

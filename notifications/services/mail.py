@@ -31,6 +31,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from audit.recorder import record_bulk_change
 from notifications.mail_context import context_for
 from notifications.models import Event, MailMessage, MailTemplate
 from notifications.models.mail import LANGUAGES
@@ -235,7 +236,17 @@ def mail_message_retry(*, message_id: int, now: datetime | None = None) -> MailM
 
 def mail_templates_set_active(*, templates: QuerySet[MailTemplate], active: bool) -> int:
     """Switch templates on (the merchant opts in to sending them) or off; how many changed."""
-    return templates.exclude(active=active).update(active=active, updated_at=timezone.now())
+    ids = list(templates.exclude(active=active).values_list("pk", flat=True))
+    updated = MailTemplate.objects.filter(pk__in=ids).update(
+        active=active, updated_at=timezone.now()
+    )
+    record_bulk_change(
+        model=MailTemplate,
+        pks=ids,
+        changes={"active": (not active, active)},
+        operation="mail_templates_set_active",
+    )
+    return updated
 
 
 def mail_message_track(

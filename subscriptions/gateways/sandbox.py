@@ -185,7 +185,8 @@ class SandboxGateway:
         return result
 
     def detach(self, token: str) -> None:
-        logger.info("Sandbox detached %s", token)
+        # The token charges the customer's card or account: never in a log, only its end.
+        logger.info("Sandbox detached …%s", token[-4:])
 
 
 def _expiry(month_text: str, year_text: str) -> tuple[int, int]:
