@@ -36,9 +36,10 @@ UPDATE, DELETE = LogEntry.Action.UPDATE, LogEntry.Action.DELETE
 
 
 @pytest.fixture
-def administrator(client):
+def administrator(client, otp_force_login):
+    """An Administrator signed in with a two-factor code (they must use one)."""
     user = staff_member(ADMINISTRATOR, "admin@kontor.example")
-    client.force_login(user)
+    otp_force_login(client, user)
     return user
 
 
@@ -208,11 +209,13 @@ def test_administrators_see_the_log_and_each_objects_trail_on_its_history_page(
 
 
 @pytest.mark.parametrize("superuser", [False, True])
-def test_entries_cannot_be_added_changed_or_deleted_through_the_admin(client, superuser):
+def test_entries_cannot_be_added_changed_or_deleted_through_the_admin(
+    client, otp_force_login, superuser
+):
     user = staff_member(ADMINISTRATOR, "admin@kontor.example")
     user.is_superuser = superuser
     user.save()
-    client.force_login(user)
+    otp_force_login(client, user)
     customer = make_customer("anna@example.com", name="Anna Schmidt")
     entry = entries_for(customer)[0]
     before = list(LogEntry.objects.values().order_by("pk"))
@@ -240,9 +243,10 @@ def test_the_log_list_takes_a_fixed_number_of_queries(
         Customer.objects.create(name=f"Customer {n}", email=f"c{n}@example.com", country="DE")
     assert LogEntry.objects.count() == count
 
-    # Session, user, permissions (2), the staff actors filter, the audited models'
-    # content types, the count, the page of entries with their actors and types.
-    with django_assert_num_queries(8):
+    # Session, user, the verified two-factor device, permissions (2), the staff actors
+    # filter, the audited models' content types, the count, the page of entries with
+    # their actors and types.
+    with django_assert_num_queries(9):
         response = client.get(LOG_URL)
 
     assert response.status_code == 200

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from auditlog.models import LogEntry as AuditEntry
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -226,6 +227,7 @@ def _admin_rows(world: World) -> dict[str, object]:
     )
     return {
         "auth.group": Group.objects.create(name=f"Group {CANARY}"),
+        "auditlog.logentry": AuditEntry.objects.get_for_object(owner).order_by("pk").first(),
         # Another staff member's phone (a device on owner_staff would make that user
         # log in with a code).
         "otp_totp.totpdevice": TOTPDevice.objects.create(
@@ -356,7 +358,7 @@ def staff_without(model_label: str) -> User:
     """A staff member who holds every permission except the four of `model_label`."""
     app_label, model_name = model_label.split(".")
     user = User.objects.create_user(
-        email=f"staff-no-{model_name}@kontor.example", password=PASSWORD, is_staff=True
+        email=f"staff-no-{app_label}-{model_name}@kontor.example", password=PASSWORD, is_staff=True
     )
     group = Group.objects.create(name=f"All but {model_label}")
     group.permissions.set(

@@ -192,7 +192,8 @@ def _admin_entries() -> dict[str, Entry]:
 
 # The models the admin site registers; each needs its row in access_world._admin_rows.
 ADMIN_MODELS = {
-    "auth.group", "otp_totp.totpdevice", "django_q.schedule", "django_q.success",
+    "auth.group", "auditlog.logentry", "otp_totp.totpdevice", "django_q.schedule",
+    "django_q.success",
     "django_q.failure",
     "django_q.ormq", "notifications.callbackendpoint", "notifications.callbackdelivery",
     "notifications.event", "notifications.mailtemplate", "notifications.mailmessage",
