@@ -2,7 +2,8 @@
 
 from auditlog.context import auditlog_value
 from auditlog.middleware import AuditlogMiddleware
-from django.conf import settings
+
+from security.throttle import client_address
 
 
 class AuditActorMiddleware(AuditlogMiddleware):
@@ -25,10 +26,7 @@ class AuditActorMiddleware(AuditlogMiddleware):
 
     @staticmethod
     def _get_remote_addr(request):
-        header = settings.KONTOR_TRUSTED_PROXY_HEADER
-        if header and request.META.get(header):
-            return request.META[header].split(",")[-1].strip() or None
-        return request.META.get("REMOTE_ADDR") or None
+        return client_address(request)
 
     @staticmethod
     def _get_remote_port(request):

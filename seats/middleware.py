@@ -14,14 +14,12 @@ and can be forged. Set it only when every request passes through that proxy.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-
-from django.conf import settings
 
 from seats.models import UserSubscription
 from seats.services.activation import ip_activation_for_user
 from seats.services.seats import RUNNING
+from security.throttle import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +37,6 @@ def remember_shared_access(request, user, has_access: bool = True) -> None:
     session = getattr(request, "session", None)
     if session is not None and request.user.is_authenticated and request.user.pk == user.pk:
         session[SHARED_ACCESS_KEY] = has_access
-
-
-def client_address(request) -> str | None:
-    """The client's IP address per KONTOR_TRUSTED_PROXY_HEADER, or None if unusable."""
-    header = getattr(settings, "KONTOR_TRUSTED_PROXY_HEADER", "")
-    raw = request.META.get(header, "") if header else request.META.get("REMOTE_ADDR", "")
-    candidate = raw.split(",")[-1].strip() if raw else ""
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def activate_once(request, user, *, mark_without_address: bool = True) -> None:

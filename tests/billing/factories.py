@@ -91,6 +91,23 @@ def make_invoice(
     return invoice
 
 
+def make_redemption(*, code, customer, subscription) -> CouponRedemption:
+    """A 20 % coupon redemption of 9.90 for three periods, redeemed on 20 Jan 2027 (the
+    redemption row as the checkout writes it, for exports and reports)."""
+    return CouponRedemption.objects.create(
+        code=code,
+        campaign=code.campaign,
+        customer=customer,
+        subscription=subscription,
+        kind=CouponRedemption.Kind.COUPON,
+        list_price=Decimal("9.90"),
+        discount_amount=Decimal("1.98"),
+        currency="EUR",
+        periods=3,
+        redeemed_at=datetime(2027, 1, 20, 12, 0, tzinfo=UTC),
+    )
+
+
 # --- staff and the finance export data set -------------------------------------------
 
 STAFF_PASSWORD = "pw-staff-1"
@@ -179,17 +196,8 @@ class FinanceData:
         )
         campaign = make_campaign()
         code = campaign.codes.order_by("id").first()
-        self.redemption = CouponRedemption.objects.create(
-            code=code,
-            campaign=campaign,
-            customer=evil,
-            subscription=SubscriptionFactory(customer=evil),
-            kind=CouponRedemption.Kind.COUPON,
-            list_price=Decimal("9.90"),
-            discount_amount=Decimal("1.98"),
-            currency="EUR",
-            periods=3,
-            redeemed_at=datetime(2027, 1, 20, 12, 0, tzinfo=UTC),
+        self.redemption = make_redemption(
+            code=code, customer=evil, subscription=SubscriptionFactory(customer=evil)
         )
 
     def seat_user_log_entry(self):

@@ -50,9 +50,9 @@ from catalog.spreadsheets import FORMULA_PREFIXES
 from coupons.models import Code
 from reports.dashboard import CHARTS
 from seats.services.seats import user_subscription_start
-from subscriptions.models import CouponRedemption, User
+from subscriptions.models import User
 from subscriptions.services.corporate import corporate_subscription_create
-from tests.billing.factories import line, make_invoice
+from tests.billing.factories import line, make_invoice, make_redemption
 from tests.coupons.factories import make_campaign
 from tests.factories import (
     CorporateContractFactory,
@@ -155,17 +155,10 @@ def plant(payloads: list[str]) -> World:
         account=account, user=seat_user, via="staff", now=datetime(2027, 1, 10, 8, 0, tzinfo=UTC)
     )
     hostile_campaign = make_campaign(name=campaign[:200])
-    CouponRedemption.objects.create(
+    make_redemption(
         code=hostile_campaign.codes.order_by("id").first(),
-        campaign=hostile_campaign,
         customer=consumer,
         subscription=SubscriptionFactory(customer=consumer),
-        kind=CouponRedemption.Kind.COUPON,
-        list_price=Decimal("9.90"),
-        discount_amount=Decimal("1.98"),
-        currency="EUR",
-        periods=3,
-        redeemed_at=datetime(2027, 1, 20, 12, 0, tzinfo=UTC),
     )
     return World(
         token=token,

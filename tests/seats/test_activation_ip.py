@@ -6,10 +6,11 @@ from django.conf import settings
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from seats.middleware import SESSION_KEY, client_address
+from seats.middleware import SESSION_KEY
 from seats.models import IPRange, LogEntry, UserSubscription
 from seats.services.activation import ip_activation_for_user, ip_range_accounts_for_address
 from seats.services.seats import Via
+from security.throttle import client_address
 from tests.seats.factories import NOW, SeatAccountFactory, UserFactory
 
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
