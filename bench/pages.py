@@ -130,9 +130,23 @@ def _load(scale: int) -> list[Page]:
     staff, customer = Client(raise_request_exception=False), Client(raise_request_exception=False)
     staff.force_login(staff_user)
     customer.force_login(customer_user)
-    return _pages(
-        staff, _login_floor(staff, staff_user), customer, _login_floor(customer, customer_user)
-    )
+    staff_floor = [*_login_floor(staff, staff_user), _verify_second_factor(staff, staff_user)]
+    return _pages(staff, staff_floor, customer, _login_floor(customer, customer_user))
+
+
+def _verify_second_factor(client: Client, user) -> tuple[str, list]:
+    """A superuser uses the admin with a verified second factor (security.otp): the
+    session names a confirmed TOTP device, which every admin request loads (the floor
+    query returned)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    table = connection.ops.quote_name(TOTPDevice._meta.db_table)
+    return (f"SELECT * FROM {table} WHERE id = %s", [device.pk])
 
 
 def _get(page: Page) -> Callable[[], int]:

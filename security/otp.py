@@ -27,10 +27,12 @@ def confirmed_device(user) -> TOTPDevice | None:
 
 
 def otp_required_for(user) -> bool:
-    """Staff in a required group, and staff who enrolled a device, need the second
-    factor; customers never (they do not use the admin)."""
+    """Superusers, staff in a required group, and staff who enrolled a device, need the
+    second factor; customers never (they do not use the admin)."""
     if not (user.is_authenticated and user.is_staff):
         return False
+    if user.is_superuser:  # holds every permission, in no group
+        return True
     if user.groups.filter(name__in=required_groups()).exists():
         return True
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -54,7 +54,7 @@ def test_the_account_list_shows_seats_used_and_free_with_fixed_queries(
 
     # session, user; the count twice (filtered and total), the page; the date
     # hierarchy; the sidebar's and filters' fixed extras; nothing per row.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):  # 7 + the verified TOTP device
         response = staff_client.get(reverse("admin:seats_seataccount_changelist"))
 
     html = response.content.decode()
