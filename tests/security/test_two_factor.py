@@ -78,6 +78,19 @@ def test_an_administrator_without_a_device_is_sent_to_enrol_and_can_do_nothing_e
     assert device.config_url.startswith("otpauth://totp/")
 
 
+def test_a_superuser_in_no_group_must_give_a_code_too(client, django_user_model):
+    """A superuser holds every permission without being an Administrator (no group):
+    a password alone used to open the whole admin."""
+    root = django_user_model.objects.create_superuser(
+        email="root@kontor.example", password=PASSWORD
+    )
+
+    assert _login(client, root)["Location"] == INDEX
+    assert client.get(USERS)["Location"] == f"{LOGIN}?next={USERS}"
+    assert client.get(LOGIN)["Location"] == ENROL
+    assert not TOTPDevice.objects.filter(user=root, confirmed=True).exists()
+
+
 def test_enrolling_with_a_wrong_code_is_refused_and_confirms_nothing(client, administrator):
     _login(client, administrator)
     client.get(ENROL)
