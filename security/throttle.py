@@ -130,9 +130,13 @@ def client_address(request) -> str | None:
     raw = request.META.get(header, "") if header else request.META.get("REMOTE_ADDR", "")
     candidate = raw.split(",")[-1].strip() if raw else ""
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    # A dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d; counted by their /64
+    # they would all share one bucket.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def client_for_request(request) -> Client:

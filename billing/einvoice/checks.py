@@ -174,7 +174,12 @@ def einvoice_validate(invoice, lines: Sequence) -> bytes:
     problems = einvoice_problems(invoice, lines)
     if problems:
         raise EinvoiceError(" ".join(problems))
-    xml = invoice_cii_xml(invoice, lines)
+    try:
+        xml = invoice_cii_xml(invoice, lines)
+    except etree.Error as error:  # text no XML can hold: refused, not a server error
+        raise EinvoiceError(
+            _("The e-invoice XML cannot be written: %(error)s") % {"error": error}
+        ) from error
     errors = xsd_errors(xml)
     if errors:
         raise EinvoiceError(

@@ -277,9 +277,9 @@ def _agreement(doc: Document, invoice, seller: Seller) -> None:
         invoice.customer_country.upper(),
     )
     if invoice.customer_email:
-        buyer.electronic_address.uri_ID = ("EM", invoice.customer_email)
+        buyer.electronic_address.uri_ID = ("EM", xml_text(invoice.customer_email))
     if invoice.customer_vat_id:
-        buyer.tax_registrations.add(TaxRegistration(id=("VA", invoice.customer_vat_id)))
+        buyer.tax_registrations.add(TaxRegistration(id=("VA", xml_text(invoice.customer_vat_id))))
 
 
 def _settlement(doc: Document, invoice, lines: Sequence, seller: Seller) -> None:
@@ -336,7 +336,7 @@ def _terms(invoice, code: str) -> PaymentTerms:
         terms.description = _("The amount is credited to you.")
     elif code == DIRECT_DEBIT:
         terms.description = _("The amount is collected by SEPA direct debit.")
-        terms.debit_mandate_id = invoice.mandate_reference
+        terms.debit_mandate_id = xml_text(invoice.mandate_reference)
     elif code == CARD:
         terms.description = _("The amount is charged to your card.")
     else:

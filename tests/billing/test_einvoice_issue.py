@@ -208,7 +208,7 @@ def test_control_characters_in_names_and_descriptions_become_spaces_in_the_xml()
     in the serializer (found by the export fuzz harness). The XML shows a space."""
     from billing.einvoice.cii import invoice_cii_xml
 
-    person = CustomerFactory(name="Erika\x0bMustermann", city="Köln\x1f")
+    person = CustomerFactory(name="Erika\x0bMustermann", city="Köln\x1f", vat_id="DE123\x0b456789")
     invoice = invoice_issue(
         invoice=invoice_create(
             draft=InvoiceDraft(customer=person, currency="EUR", lines=[line("Digital\x01edition")])
@@ -221,3 +221,4 @@ def test_control_characters_in_names_and_descriptions_become_spaces_in_the_xml()
     assert "<ram:Name>Erika Mustermann</ram:Name>" in xml
     assert "<ram:Name>Digital edition</ram:Name>" in xml
     assert "Köln " in xml
+    assert ">DE123 456789</ram:ID>" in xml

@@ -82,6 +82,17 @@ def test_an_ipv6_client_counts_by_its_64(client, member):
     assert (same_64.status_code, other_64.status_code) == (429, 302)
 
 
+def test_ipv4_clients_of_a_dual_stack_listener_count_by_their_own_address(client, member):
+    """Behind a listener on [::], IPv4 clients arrive as ::ffff:a.b.c.d; counted by
+    their /64 (::/64) every IPv4 client would share one count."""
+    add_failures(20, ip="198.51.100.7")
+
+    same = _login(client, member.email, PASSWORD, ip="::ffff:198.51.100.7")
+    other = _login(client, member.email, PASSWORD, ip="::ffff:203.0.113.50")
+
+    assert (same.status_code, other.status_code) == (429, 302)
+
+
 def test_a_successful_login_does_not_forgive_the_clients_other_failures(client, member):
     add_failures(19, ip="203.0.113.9")
     assert _login(client, member.email, PASSWORD, ip="203.0.113.9").status_code == 302
