@@ -46,6 +46,15 @@ def configured_keys() -> list[str]:
     return keys or [key_derived(settings.SECRET_KEY)]
 
 
+def decryption_keys() -> list[str]:
+    """The configured keys, then the key derived from SECRET_KEY (decrypt only): secrets
+    written before KONTOR_ENCRYPTION_KEYS was first set stay readable until
+    `manage.py rotate_encryption_key` has written them again with the first key."""
+    keys = configured_keys()
+    derived = key_derived(settings.SECRET_KEY)
+    return keys if derived in keys else [*keys, derived]
+
+
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
@@ -57,9 +66,9 @@ def encrypt(text: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    """The text of a token made with any configured key."""
+    """The text of a token made with any configured key (or the development key)."""
     try:
-        return _fernet(tuple(configured_keys())).decrypt(token.encode("ascii")).decode()
+        return _fernet(tuple(decryption_keys())).decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeEncodeError) as error:
         raise DecryptionError(
             "A stored secret cannot be decrypted with any key of KONTOR_ENCRYPTION_KEYS "

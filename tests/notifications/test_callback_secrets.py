@@ -149,13 +149,29 @@ def test_after_rotation_both_secrets_are_stored_encrypted(receiver):
 
 
 def test_with_a_different_key_the_stored_secret_is_refused_with_a_clear_message(receiver):
-    endpoint = _endpoint(receiver)
+    with override_settings(KONTOR_ENCRYPTION_KEYS=[crypto.key_generate()]):
+        endpoint = _endpoint(receiver)
 
     with (
         override_settings(KONTOR_ENCRYPTION_KEYS=[crypto.key_generate()]),
         pytest.raises(crypto.DecryptionError, match="cannot be decrypted with any key"),
     ):
         CallbackEndpoint.objects.get(pk=endpoint.pk)
+
+
+def test_secrets_written_before_keys_were_set_stay_readable_until_rotated(receiver):
+    """A first deployment without KONTOR_ENCRYPTION_KEYS encrypted with the key derived
+    from SECRET_KEY; setting keys later must not make those secrets unreadable."""
+    endpoint = _endpoint(receiver)  # no keys configured: the derived key
+    key = crypto.key_generate()
+
+    with override_settings(KONTOR_ENCRYPTION_KEYS=[key]):
+        readable = CallbackEndpoint.objects.get(pk=endpoint.pk).secret
+        call_command("rotate_encryption_key", stdout=StringIO())
+
+    stored, _previous, _expires = _stored(endpoint.pk)
+    assert readable == endpoint.secret
+    assert Fernet(key).decrypt(stored.encode()).decode() == endpoint.secret
 
 
 def test_without_keys_configured_the_key_is_derived_from_secret_key_by_hkdf(settings):
