@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import get_language, gettext, to_locale
 from django.views.decorators.cache import never_cache
 
 from catalog.models import CorporateContract
+from security.decorators import staff_member_required
 
 from .charts import render_message, render_price_chart
 from .selectors import corporate_contract_with_tiers, price_schedule_for_contract

@@ -5,7 +5,6 @@ confirmation link. Main-user pages answer 404 to everyone else (customer_for_use
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +26,7 @@ from seats.models import SeatAccount
 from seats.services import activation
 from seats.services.csv_import import CsvNotClean, csv_invitations_import_start
 from seats.services.settings import seat_account_update_settings
+from security.decorators import staff_member_required
 from subscriptions.models import Subscription
 from subscriptions.selectors.customers import customer_for_user
 

@@ -236,3 +236,22 @@ def test_the_device_admin_shows_no_secrets(client, administrator, otp_force_logi
     assert page.status_code == 200
     assert device.key not in page.content.decode()
     assert settings.OTP_ADMIN_HIDE_SENSITIVE_DATA is True
+
+
+def test_staff_pages_outside_the_admin_need_the_second_factor_too(client, administrator):
+    """The contract price chart is a staff page outside the admin site: a session from
+    the portal's password-only login used to open it."""
+    from tests.factories import CorporateContractFactory
+
+    device = _device(administrator)
+    chart = reverse("billing:contract-price-chart", args=[CorporateContractFactory().pk])
+    portal_login = {"username": administrator.email, "password": PASSWORD}
+    client.post(reverse("subscriptions:login"), portal_login)
+
+    refused = client.get(chart)
+    _login(client, administrator, code_of(device))
+    allowed = client.get(chart)
+
+    assert refused.status_code == 302
+    assert refused["Location"].startswith(f"{LOGIN}?next=")
+    assert (allowed.status_code, allowed["Content-Type"]) == (200, "image/svg+xml")
