@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from .forms import StaffLoginForm
 from .otp import confirmed_device, session_needs_otp
-from .views import otp_enrol
+from .views import PasswordChangeView, otp_enrol
 
 
 class TwoFactorAdminSiteMixin:
@@ -38,6 +38,17 @@ class TwoFactorAdminSiteMixin:
         ):
             return redirect(reverse("admin:security_otp_enrol", current_app=self.name))
         return super().login(request, extra_context)
+
+    def password_change(self, request, extra_context=None):
+        """The stock page with the throttled form (a wrong old password counts)."""
+        defaults = {
+            "success_url": reverse("admin:password_change_done", current_app=self.name),
+            "extra_context": {**self.each_context(request), **(extra_context or {})},
+        }
+        if self.password_change_template is not None:
+            defaults["template_name"] = self.password_change_template
+        request.current_app = self.name
+        return PasswordChangeView.as_view(**defaults)(request)
 
     def _staff_view(self, view):
         """Signed-in active staff only, without the admin's own permission check (which

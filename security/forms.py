@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -58,3 +59,20 @@ class EnrolForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, whose old password is a guessable secret like the
+    login's: each wrong one counts against the account (the login's count) and the
+    client; over a limit even the right one is refused with 429. The portal's view
+    passes the request (for the client address); the admin's passes none."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        with guard(kind=Kind.LOGIN, request=self.request, account=self.user.email) as attempt:
+            old_password = super().clean_old_password()
+            attempt.success()
+        return old_password

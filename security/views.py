@@ -1,4 +1,5 @@
-"""The admin's "Two-factor login" page: enrol an authenticator app (TOTP).
+"""The admin's "Two-factor login" page (enrol an authenticator app, TOTP), and the
+password change of the portal and the admin (throttled like a login).
 
 Reached by every staff member from the admin's user links, and forced on staff who must
 use two-factor login but have no device yet (security.admin_site). The secret and its
@@ -13,13 +14,14 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .forms import EnrolForm
+from .forms import EnrolForm, ThrottledPasswordChangeForm
 from .otp import confirmed_device, device_confirm, device_for_enrolment, session_needs_otp
 from .throttle import Kind, guard
 
@@ -65,3 +67,14 @@ def otp_enrol(request: HttpRequest, *, site) -> HttpResponse:
         required=session_needs_otp(request),
     )
     return TemplateResponse(request, "security/otp_enrol.html", context)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change with the throttled form (security.forms): a wrong old
+    password counts like a wrong login, and over a limit the answer is 429. Used by the
+    portal and the admin."""
+
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

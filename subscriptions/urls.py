@@ -1,10 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from security.views import PasswordChangeView
+
 from .forms import EmailAuthenticationForm, EmailPasswordResetForm
 from .views import checkout, home, payments, portal, vouchers
 
 app_name = "subscriptions"
+
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -82,7 +85,7 @@ urlpatterns = [
     ),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
+        PasswordChangeView.as_view(
             template_name="subscriptions/password_change_form.html",
             success_url=reverse_lazy("subscriptions:password_change_done"),
         ),

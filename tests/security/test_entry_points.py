@@ -297,3 +297,25 @@ def test_api_purchase_with_a_coupon_code_is_refused_at_the_limit(api_world):
 
     problem(response, 429, "too_many_failures")
     assert _nothing_bought() == (0, 0, 0)
+
+
+def test_the_old_password_of_a_password_change_is_throttled_like_a_login(client, member):
+    """A signed-in session (or a stolen cookie) could otherwise guess the password
+    through the change form without limit."""
+    url = reverse("subscriptions:password_change")
+    client.force_login(member)
+    change = {
+        "old_password": "guess",
+        "new_password1": "N3w-pw-long-1",
+        "new_password2": "N3w-pw-long-1",
+    }
+
+    wrong = client.post(url, change)
+    add_failures(99, account=member.email, distinct_ips=True)
+    refused = client.post(url, {**change, "old_password": PASSWORD})
+
+    assert wrong.status_code == 200  # the form's "incorrect" message
+    assert Failure.objects.filter(kind=Failure.Kind.LOGIN).count() == 100
+    assert refused.status_code == 429
+    member.refresh_from_db()
+    assert member.check_password(PASSWORD)  # unchanged

@@ -255,3 +255,20 @@ def test_staff_pages_outside_the_admin_need_the_second_factor_too(client, admini
     assert refused.status_code == 302
     assert refused["Location"].startswith(f"{LOGIN}?next=")
     assert (allowed.status_code, allowed["Content-Type"]) == (200, "image/svg+xml")
+
+
+def test_the_admins_password_change_counts_a_wrong_old_password(client, administrator):
+    device = _device(administrator)
+    _login(client, administrator, code_of(device))
+    change = {
+        "old_password": "guess",
+        "new_password1": "N3w-pw-long-1",
+        "new_password2": "N3w-pw-long-1",
+    }
+
+    response = client.post(reverse("admin:password_change"), change)
+
+    assert response.status_code == 200
+    assert Failure.objects.filter(kind=Failure.Kind.LOGIN).count() == 1
+    administrator.refresh_from_db()
+    assert administrator.check_password(PASSWORD)
