@@ -32,6 +32,7 @@ from coupons.services import (
     codes_generate_later,
 )
 from coupons.services.campaigns import INLINE_LIMIT
+from security.throttle import Kind, client_for_api_key, guard
 
 router = Router(tags=["coupons"])
 
@@ -322,8 +323,13 @@ def code_list(
 
 @router.get("/coupon-codes/{code}", response=CodeOut, auth=scope("read"))
 def code_get(request, code: text(64, 1)):
-    """A code as customers type it (any case), with its status and what is left."""
-    found = code_lookup(code=code)
+    """A code as customers type it (any case), with its status and what is left. An
+    unknown code counts against the API key like a wrong code at validate (else this
+    lookup would be the unthrottled way to guess codes)."""
+    with guard(kind=Kind.COUPON, client=client_for_api_key(request.auth.pk)) as attempt:
+        found = code_lookup(code=code)
+        if found is not None:
+            attempt.success()
     if found is None:
         raise Problem(404, "not_found", "No such code.")
     return _code_out(found, timezone.now())

@@ -319,3 +319,16 @@ def test_the_old_password_of_a_password_change_is_throttled_like_a_login(client,
     assert refused.status_code == 429
     member.refresh_from_db()
     assert member.check_password(PASSWORD)  # unchanged
+
+
+def test_api_code_lookup_counts_unknown_codes_per_key_and_stops_at_its_limit(api_world):
+    api, _offer, code, _customer = api_world
+    assert api.get("/api/v1/coupon-codes/NOPE-1").status_code == 404
+    key = client_for_api_key(ApiKey.objects.get().pk).key
+    assert Failure.objects.get().client_key == key
+    assert api.get(f"/api/v1/coupon-codes/{code}").status_code == 200
+    Failure.objects.bulk_create(Failure(kind="coupon", client_key=key) for _ in range(99))
+
+    response = api.get(f"/api/v1/coupon-codes/{code}")
+
+    problem(response, 429, "too_many_failures")
