@@ -4,13 +4,16 @@ Staff in a group named in KONTOR_OTP_REQUIRED_GROUPS (the Administrator role) mu
 a confirmed TOTP device and an OTP-verified session to use the admin; other staff may
 opt in, and once they have a device it is required for them too. Whether a session
 needs the second factor is worked out at login (`remember_requirement`, from the
-user_logged_in signal) and kept in the session, so admin pages pay no query for it.
+user_logged_in signal); once it does, it is kept in the session (no query), and while
+it does not, each staff request looks again (see `session_needs_otp`).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,14 +31,16 @@ def confirmed_device(user) -> TOTPDevice | None:
 
 def otp_required_for(user) -> bool:
     """Superusers, staff in a required group, and staff who enrolled a device, need the
-    second factor; customers never (they do not use the admin)."""
+    second factor; customers never (they do not use the admin). One query for staff
+    who are not superusers."""
     if not (user.is_authenticated and user.is_staff):
         return False
     if user.is_superuser:  # holds every permission, in no group
         return True
-    if user.groups.filter(name__in=required_groups()).exists():
-        return True
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    in_group = user.groups.filter(name__in=required_groups())
+    enrolled = TOTPDevice.objects.filter(user=user, confirmed=True)
+    users = get_user_model().objects.filter(pk=user.pk)
+    return users.filter(Exists(in_group) | Exists(enrolled)).exists()
 
 
 def remember_requirement(request, user) -> None:
@@ -46,13 +51,24 @@ def remember_requirement(request, user) -> None:
 
 
 def session_needs_otp(request) -> bool:
-    """True while this session's user must still give a one-time code (or enrol)."""
+    """True while this session's user must still give a one-time code (or enrol).
+
+    A session that needed the code at login keeps needing it (no query). One that did
+    not is looked at again on each staff request (one query), so staff promoted since
+    (made Administrator or superuser, or enrolled) give the code from their next admin
+    page on, not from their next login."""
     user = request.user
     if not user.is_authenticated or (hasattr(user, "is_verified") and user.is_verified()):
         return False
-    if SESSION_KEY not in request.session:  # a session from before two-factor login
-        remember_requirement(request, user)
-    return bool(request.session[SESSION_KEY])
+    if request.session.get(SESSION_KEY):
+        return True
+    if not user.is_staff:
+        return False
+    if not hasattr(request, "_kontor_otp_required"):  # once per request
+        request._kontor_otp_required = otp_required_for(user)
+        if request._kontor_otp_required:  # written on change only: no session save
+            request.session[SESSION_KEY] = True
+    return request._kontor_otp_required
 
 
 def device_for_enrolment(*, user) -> TOTPDevice:

@@ -93,7 +93,8 @@ def test_staff_with_view_permission_gets_the_chart_with_the_contracts_prices(
 ):
     # graduated + base fee 10.00: 10 users 10 + 25.00 = 35.00; 50 users 10 + 25 + 80 =
     # 115.00; 100 users (the maximum, and the end of the range) 115 + 50 x 1.50 = 190.00
-    with django_assert_num_queries(6):  # session, user, 2 x permissions, contract, tiers
+    # session, user, second factor needed?, 2 x permissions, contract, tiers
+    with django_assert_num_queries(7):
         response = viewer_client.get(url(contract.pk))
 
     assert response.status_code == 200

@@ -153,6 +153,7 @@ def test_the_page_runs_a_fixed_number_of_queries(support, data, grown, django_as
     support.get(reverse("admin:apps"))
 
     # session, user, permissions x2; the subscription; contracts and their tiers; the
-    # seat account; the user count; the invoices and their usage lines.
-    with django_assert_num_queries(11):
+    # seat account; the user count; the invoices and their usage lines; whether staff
+    # without a second factor need one now (security.otp).
+    with django_assert_num_queries(12):
         support.get(page_url(data.k))

@@ -272,3 +272,15 @@ def test_the_admins_password_change_counts_a_wrong_old_password(client, administ
     assert Failure.objects.filter(kind=Failure.Kind.LOGIN).count() == 1
     administrator.refresh_from_db()
     assert administrator.check_password(PASSWORD)
+
+
+def test_staff_made_administrator_give_a_code_from_their_next_admin_page(client, catalog_manager):
+    """The requirement used to be fixed at login: a session promoted later kept the
+    whole admin without a code until it ended."""
+    assert _login(client, catalog_manager)["Location"] == INDEX
+    assert client.get(INDEX).status_code == 200
+
+    catalog_manager.groups.add(Group.objects.get(name=ADMINISTRATOR))
+
+    assert client.get(USERS)["Location"] == f"{LOGIN}?next={USERS}"
+    assert client.get(LOGIN)["Location"] == ENROL
