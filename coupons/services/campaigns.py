@@ -179,11 +179,15 @@ def campaign_update(
 
 
 def _set_status(campaign: Campaign, status: str) -> Campaign:
+    # The status before, read under the row's lock (the caller's copy may be stale).
+    before = (
+        Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
+    )
     Campaign.objects.filter(pk=campaign.pk).update(status=status)
     record_bulk_change(
         model=Campaign,
         pks=[campaign.pk],
-        changes={"status": (campaign.status, status)},
+        changes={"status": (before, status)},
         operation=f"campaign_set_status:{status}",
     )
     campaign.status = status

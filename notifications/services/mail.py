@@ -234,9 +234,12 @@ def mail_message_retry(*, message_id: int, now: datetime | None = None) -> MailM
     return message
 
 
+@transaction.atomic
 def mail_templates_set_active(*, templates: QuerySet[MailTemplate], active: bool) -> int:
-    """Switch templates on (the merchant opts in to sending them) or off; how many changed."""
-    ids = list(templates.exclude(active=active).values_list("pk", flat=True))
+    """Switch templates on (the merchant opts in to sending them) or off; how many
+    changed. The rows are locked, so the audit entries name exactly what changed."""
+    changing = templates.exclude(active=active).select_for_update()
+    ids = list(changing.values_list("pk", flat=True))
     updated = MailTemplate.objects.filter(pk__in=ids).update(
         active=active, updated_at=timezone.now()
     )
